@@ -1,0 +1,63 @@
+# Component-compliance MLOps platform. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := chromium docker-compose wrk
+
+# Tools write nothing outside the project.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export XDG_CACHE_HOME := $(CURDIR)/.cache
+export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/torchinductor
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install system-deps run stop test test-fast lint format bench gpu-check clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project (quick when nothing changed)
+
+system-deps: ## Install the Debian packages the tests need (chromium, docker-compose, wrk) when missing
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+run: install ## Run the main job: the pipeline end to end, then keep the portal and MLflow UI up
+	$(PY) -m ml generate --rows 100000 --seed 7 --out data/components.csv
+	$(PY) -m ml train --data data/components.csv --model cnn --out artifacts/bundle
+	$(PY) -m ml evaluate --bundle artifacts/bundle --data data/components.csv --sample 5000
+
+test: install system-deps ## Run the whole test suite (unit, integration, browser, end to end)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+test-fast: install ## Run the tests not marked slow
+	$(PY) -m pytest -m "not slow"
+
+lint: install ## Lint and check formatting with ruff
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install ## Format and fix with ruff
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: install ## Run the benchmarks (tables of ratios, side by side)
+	$(PY) bench/inference.py
+
+clean: ## Remove generated data, artifacts and caches (keeps .venv)
+	rm -rf artifacts var reports .cache .pytest_cache .ruff_cache mlruns mlflow.db test-artifacts

@@ -1,0 +1,69 @@
+"""PyTorch models. Each maps token_ids int64 [batch, seq] (0 = padding) to P(non-compliant) [batch].
+
+Only plain ops (Embedding, Linear, Conv1d, masked max / mean): they export to fast ONNX graphs.
+EmbeddingBag is avoided on purpose: it exports as an ONNX Loop that runs ~200x slower.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MODEL_TYPES = ("baseline", "cnn")
+
+
+class ReferenceBaseline(nn.Module):
+    """The reference workshop's Keras model: frozen GloVe, Flatten, Dense(64), Dense(32), Dense(1, sigmoid)."""
+
+    def __init__(self, embeddings: torch.Tensor, max_length: int):
+        super().__init__()
+        self.embedding = nn.Embedding.from_pretrained(embeddings.float(), freeze=True, padding_idx=0)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(max_length * embeddings.shape[1], 64),
+            nn.ReLU(),
+            nn.Linear(64, 32),
+            nn.ReLU(),
+            nn.Linear(32, 1),
+        )
+
+    def logits(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embedding(token_ids)).squeeze(-1)
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(token_ids))
+
+
+class TextCNN(nn.Module):
+    """GloVe-initialised (fine-tuned) embeddings, parallel convolutions, masked max pooling, MLP head.
+
+    Kernel widths reach 5 tokens so one window holds a context word and a 4-digit year.
+    """
+
+    def __init__(self, embeddings: torch.Tensor, channels: int = 96, kernels: tuple[int, ...] = (3, 5), dropout: float = 0.1):
+        super().__init__()
+        dim = embeddings.shape[1]
+        self.embedding = nn.Embedding.from_pretrained(embeddings.float(), freeze=False, padding_idx=0)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, channels, k, padding=k // 2) for k in kernels)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels * len(kernels), 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def logits(self, token_ids: torch.Tensor) -> torch.Tensor:
+        mask = (token_ids != 0).unsqueeze(1)  # [b, 1, s]
+        x = self.embedding(token_ids).transpose(1, 2)  # [b, d, s]
+        pooled = []
+        for conv in self.convs:
+            h = torch.relu(conv(x))
+            # ReLU outputs are >= 0, so zeroing padded positions is an exact masked max.
+            pooled.append((h * mask).amax(dim=2))
+        return self.head(torch.cat(pooled, dim=1)).squeeze(-1)
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(token_ids))
+
+
+def build_model(model_type: str, *, embeddings: torch.Tensor, max_length: int) -> nn.Module:
+    if model_type == "baseline":
+        return ReferenceBaseline(embeddings, max_length)
+    if model_type == "cnn":
+        return TextCNN(embeddings)
+    raise ValueError(f"unknown model type {model_type!r}; choose one of {MODEL_TYPES}")

@@ -1,0 +1,89 @@
+"""Raw text in, labels out: the inference wrapper every caller shares (portal, CLI, pipeline, benches).
+
+Needs numpy and onnxruntime only; importing it never imports torch or mlflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, check_bundle, read_json
+from ml.text import TokenizerError, TokenizerSpec, encode_batch
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probability: float
+    label: int
+    label_name: str
+
+
+class Predictor:
+    def __init__(self, *, session, spec: TokenizerSpec, labels: dict, card: dict, path: Path | None = None):
+        self.session = session
+        self.spec = spec
+        self.threshold = float(labels.get("threshold", 0.5))
+        self.label_names = {int(k): str(v) for k, v in labels["names"].items()}
+        self.card = card
+        self.path = path
+
+    @classmethod
+    def from_bundle(cls, path: str | Path, *, threads: int = 1) -> Predictor:
+        import onnxruntime as ort
+
+        paths = check_bundle(path)
+        try:
+            spec = TokenizerSpec.load(paths.tokenizer)
+        except TokenizerError as exc:
+            raise BundleError(f"model bundle {paths.root}: tokenizer.json is corrupt: {exc}") from exc
+        labels = read_json(paths.labels)
+        if "names" not in labels:
+            raise BundleError(f"model bundle {paths.root}: labels.json has no 'names'")
+        card = read_json(paths.card)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(paths.model), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise BundleError(f"model bundle {paths.root}: model.onnx cannot be loaded: {exc}") from exc
+        inputs = [i.name for i in session.get_inputs()]
+        outputs = [o.name for o in session.get_outputs()]
+        if inputs != [INPUT_NAME] or OUTPUT_NAME not in outputs:
+            raise BundleError(f"model bundle {paths.root}: model.onnx has inputs {inputs} / outputs {outputs}, expected {INPUT_NAME} -> {OUTPUT_NAME}")
+        return cls(session=session, spec=spec, labels=labels, card=card, path=paths.root)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.card.get("model_name", "component-compliance"))
+
+    @property
+    def version(self) -> str:
+        """What the portal shows: the registry version when known, else the training run id."""
+        return str(self.card.get("model_version") or self.card.get("run_id") or "unversioned")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return encode_batch(texts, self.spec)
+
+    def predict_ids(self, token_ids: np.ndarray) -> np.ndarray:
+        (probs,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: token_ids})
+        return np.asarray(probs, dtype=np.float32).reshape(-1)
+
+    def predict_proba(self, texts: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("predict_proba takes a sequence of texts, not one string")
+        out = np.empty(len(texts), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            chunk = list(texts[start : start + batch_size])
+            out[start : start + len(chunk)] = self.predict_ids(self.encode(chunk))
+        return out
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        probs = self.predict_proba(texts)
+        labels = (probs >= self.threshold).astype(int)
+        return [Prediction(float(p), int(y), self.label_names[int(y)]) for p, y in zip(probs, labels, strict=True)]

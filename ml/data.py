@@ -21,11 +21,11 @@ NON_COMPLIANT_MATERIALS = {"plastic", "iron"}
 NON_COMPLIANT_CONDITIONS = {"poor", "fair"}
 CUTOFF_YEAR = 1995
 
-TRAIN_YEARS = (1900, 2030)
+TRAIN_YEARS = (1800, 2030)
 # Years inside the training range never shown in training: the model must read digits, not memorise years.
 HOLDOUT_YEARS = frozenset({1931, 1962, 1977, 1989, 1993, 1997, 2008, 2016})
 # Years outside the training range, for the "unseen era" check.
-OUT_OF_RANGE_YEARS = ((1800, 1899), (2031, 2099))
+OUT_OF_RANGE_YEARS = ((1700, 1799), (2031, 2099))
 
 MATERIAL_FORMS = {
     "plastic": ("plastic", "ABS plastic", "nylon plastic", "plastic polymer"),
@@ -34,15 +34,58 @@ MATERIAL_FORMS = {
     "iron": ("iron", "cast iron", "wrought iron", "ductile iron"),
 }
 COMPONENTS = (
-    "component", "brake rotor", "valve body", "bearing housing", "gear", "bracket", "flange", "pump impeller",
-    "drive shaft", "hinge", "access panel", "fastener", "intake manifold", "pulley", "coil spring", "hose clamp",
-    "shaft coupling", "sprocket", "bushing", "crankshaft", "piston", "cylinder head", "fan blade", "door handle",
-    "enclosure", "cover plate", "engine mount", "control lever", "axle", "wheel hub", "frame rail", "pipe fitting",
-    "connector", "anchor bolt", "lock nut", "rivet", "fuel tank", "air duct", "camshaft", "gearbox housing",
+    "component",
+    "brake rotor",
+    "valve body",
+    "bearing housing",
+    "gear",
+    "bracket",
+    "flange",
+    "pump impeller",
+    "drive shaft",
+    "hinge",
+    "access panel",
+    "fastener",
+    "intake manifold",
+    "pulley",
+    "coil spring",
+    "hose clamp",
+    "shaft coupling",
+    "sprocket",
+    "bushing",
+    "crankshaft",
+    "piston",
+    "cylinder head",
+    "fan blade",
+    "door handle",
+    "enclosure",
+    "cover plate",
+    "engine mount",
+    "control lever",
+    "axle",
+    "wheel hub",
+    "frame rail",
+    "pipe fitting",
+    "connector",
+    "anchor bolt",
+    "lock nut",
+    "rivet",
+    "fuel tank",
+    "air duct",
+    "camshaft",
+    "gearbox housing",
 )
 YEAR_PHRASES = (
-    "manufactured in {y}", "made in {y}", "built in {y}", "produced in {y}", "year of manufacture {y}",
-    "mfg {y}", "manufactured {y}", "fabricated in {y}", "dating from {y}", "production year {y}",
+    "manufactured in {y}",
+    "made in {y}",
+    "built in {y}",
+    "produced in {y}",
+    "year of manufacture {y}",
+    "mfg {y}",
+    "manufactured {y}",
+    "fabricated in {y}",
+    "dating from {y}",
+    "production year {y}",
 )
 CONDITION_PHRASES = {"in {c} condition": 3, "condition: {c}": 1, "{c} condition": 2, "cond. {c}": 1, "condition {c}": 1}
 
@@ -264,6 +307,16 @@ def _rows_list(rows: list[int], limit: int = 10) -> str:
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
+def _ragged_rows(content: str) -> list[int]:
+    """File row numbers whose field count differs from the header's (blank lines are ignored)."""
+    reader = csv.reader(io.StringIO(content))
+    try:
+        header = next(reader, [])
+        return [reader.line_num for row in reader if row and len(row) != len(header)]
+    except csv.Error:
+        return []  # left to the parser below, which names the problem
+
+
 def load_csv(path: str | Path, *, require_label: bool = True) -> pd.DataFrame:
     """Load a CSV with `text` (and `label` 0/1). Rows are numbered as in the file (header = row 1).
 
@@ -283,8 +336,11 @@ def load_csv(path: str | Path, *, require_label: bool = True) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(f"{path} is not UTF-8: invalid byte at line {line}") from exc
+    ragged = _ragged_rows(content)
+    if ragged:
+        raise DataError(f"{path} is not a well-formed CSV: wrong number of fields in row(s) {_rows_list(ragged)}")
     try:
-        frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, on_bad_lines="error")
+        frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, on_bad_lines="error", index_col=False)
     except (pd.errors.ParserError, csv.Error) as exc:
         raise DataError(f"{path} is not a well-formed CSV: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
@@ -329,6 +385,10 @@ def data_digest(frame: pd.DataFrame) -> str:
 def split(frame: pd.DataFrame, *, seed: int = 7, val: float = 0.05, test: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Shuffle and split into train / validation / test (the reference used 90/5/5)."""
     order = np.random.default_rng(seed).permutation(len(frame))
-    n_test, n_val = int(round(len(frame) * test)), int(round(len(frame) * val))
+    n_test, n_val = round(len(frame) * test), round(len(frame) * val)
     test_idx, val_idx, train_idx = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
-    return (frame.iloc[train_idx].reset_index(drop=True), frame.iloc[val_idx].reset_index(drop=True), frame.iloc[test_idx].reset_index(drop=True))
+    return (
+        frame.iloc[train_idx].reset_index(drop=True),
+        frame.iloc[val_idx].reset_index(drop=True),
+        frame.iloc[test_idx].reset_index(drop=True),
+    )

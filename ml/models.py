@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ml.text import TokenizerSpec, numeric_features
+
 MODEL_TYPES = ("baseline", "cnn")
 
 
@@ -35,21 +37,36 @@ class ReferenceBaseline(nn.Module):
 
 
 class TextCNN(nn.Module):
-    """GloVe-initialised (fine-tuned) embeddings, parallel convolutions, masked max pooling, MLP head.
+    """Word embeddings (GloVe-initialised, fine-tuned) beside fixed numeric digit features, parallel
+    convolutions, masked max pooling and an MLP head.
 
-    Kernel widths reach 5 tokens so one window holds a context word and a 4-digit year.
+    Digit tokens reach the convolutions only through the fixed ordinal features (their word vectors are
+    masked out), so the model compares years by their digits instead of memorising the years it saw.
+    Kernel widths reach 5 tokens: one window holds a context word and a 4-digit year.
     """
 
-    def __init__(self, embeddings: torch.Tensor, channels: int = 96, kernels: tuple[int, ...] = (3, 5), dropout: float = 0.1):
+    def __init__(
+        self,
+        embeddings: torch.Tensor,
+        numeric: torch.Tensor,
+        channels: int = 64,
+        kernels: tuple[int, ...] = (3, 5),
+        dropout: float = 0.1,
+    ):
         super().__init__()
-        dim = embeddings.shape[1]
+        dim = embeddings.shape[1] + numeric.shape[1]
         self.embedding = nn.Embedding.from_pretrained(embeddings.float(), freeze=False, padding_idx=0)
+        self.register_buffer("numeric", numeric.float())
+        word_mask = (numeric.sum(dim=1, keepdim=True) == 0).float()
+        word_mask[0] = 0.0  # padding contributes nothing, whatever its vector
+        self.register_buffer("word_mask", word_mask)
         self.convs = nn.ModuleList(nn.Conv1d(dim, channels, k, padding=k // 2) for k in kernels)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels * len(kernels), 64), nn.ReLU(), nn.Linear(64, 1))
 
     def logits(self, token_ids: torch.Tensor) -> torch.Tensor:
         mask = (token_ids != 0).unsqueeze(1)  # [b, 1, s]
-        x = self.embedding(token_ids).transpose(1, 2)  # [b, d, s]
+        words = self.embedding(token_ids) * self.word_mask[token_ids]
+        x = torch.cat([words, self.numeric[token_ids]], dim=2).transpose(1, 2)  # [b, d, s]
         pooled = []
         for conv in self.convs:
             h = torch.relu(conv(x))
@@ -61,9 +78,9 @@ class TextCNN(nn.Module):
         return torch.sigmoid(self.logits(token_ids))
 
 
-def build_model(model_type: str, *, embeddings: torch.Tensor, max_length: int) -> nn.Module:
+def build_model(model_type: str, *, embeddings: torch.Tensor, spec: TokenizerSpec) -> nn.Module:
     if model_type == "baseline":
-        return ReferenceBaseline(embeddings, max_length)
+        return ReferenceBaseline(embeddings, spec.max_length)
     if model_type == "cnn":
-        return TextCNN(embeddings)
+        return TextCNN(embeddings, torch.as_tensor(numeric_features(spec)))
     raise ValueError(f"unknown model type {model_type!r}; choose one of {MODEL_TYPES}")

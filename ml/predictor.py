@@ -55,7 +55,9 @@ class Predictor:
         inputs = [i.name for i in session.get_inputs()]
         outputs = [o.name for o in session.get_outputs()]
         if inputs != [INPUT_NAME] or OUTPUT_NAME not in outputs:
-            raise BundleError(f"model bundle {paths.root}: model.onnx has inputs {inputs} / outputs {outputs}, expected {INPUT_NAME} -> {OUTPUT_NAME}")
+            raise BundleError(
+                f"model bundle {paths.root}: model.onnx has inputs {inputs} / outputs {outputs}, expected {INPUT_NAME} -> {OUTPUT_NAME}"
+            )
         return cls(session=session, spec=spec, labels=labels, card=card, path=paths.root)
 
     @property

@@ -140,6 +140,26 @@ def encode_batch(texts: Sequence[str], spec: TokenizerSpec) -> np.ndarray:
     return ids
 
 
+NUMERIC_FEATURES = MAX_DIGITS * 10
+
+
+def numeric_features(spec: TokenizerSpec) -> np.ndarray:
+    """A fixed float32 table [vocab_size, MAX_DIGITS * 10] giving digit tokens an ordinal meaning.
+
+    For token `#p:d`, block p holds one "is a digit at place p" flag and a thermometer code of d
+    (bit k set when d >= k, k = 1..9), so "units >= 5" or "hundreds == 9" are linear functions:
+    a model can then read years it never saw. Every other token maps to zeros.
+    """
+    table = np.zeros((spec.vocab_size, NUMERIC_FEATURES), dtype=np.float32)
+    for idx, token in enumerate(spec.vocab):
+        if token.startswith("#") and ":" in token:
+            place, digit = (int(part) for part in token[1:].split(":"))
+            block = place * 10
+            table[idx, block] = 1.0
+            table[idx, block + 1 : block + 1 + digit] = 1.0
+    return table
+
+
 def unknown_share(text: str, spec: TokenizerSpec) -> float:
     """Share of a text's tokens the vocabulary does not know (0.0 for a text with no tokens)."""
     tokens = split_tokens(text, unicode_form=spec.unicode_form, lowercase=spec.lowercase)

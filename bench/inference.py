@@ -1,0 +1,86 @@
+"""ONNX Runtime vs PyTorch eager on the same trained model, side by side in one run.
+
+    python bench/inference.py [--bundle artifacts/bundle] [--tracking-uri URI]
+
+Batch 1: median latency; batch 1024: rows/s; tokenizer cost per row. Same thread count for both
+engines in each row. Targets (DESIGN.md section 5): ONNX >= 3x faster at batch 1, not slower at 1024.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def timed(fn, repeats: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def load_torch_model(card: dict, tracking_uri: str | None):
+    from ml.tracking import default_tracking_uri, quiet_mlflow_environment
+
+    quiet_mlflow_environment()
+    import mlflow
+    import mlflow.pytorch
+
+    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+    logged = mlflow.search_logged_models(experiment_ids=[card["experiment_id"]], output_format="list")
+    uri = next(m.model_uri for m in logged if m.source_run_id == card["run_id"] and m.name == "pytorch_model")
+    return mlflow.pytorch.load_model(uri).eval()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", type=Path, default=Path("artifacts/bundle"))
+    parser.add_argument("--tracking-uri", default=None)
+    parser.add_argument("--repeats", type=int, default=300)
+    args = parser.parse_args()
+
+    import torch
+
+    from ml.data import generate
+    from ml.predictor import Predictor
+    from ml.text import encode_batch
+
+    texts = generate(1024, seed=99)["text"].tolist()
+    rows = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        predictor = Predictor.from_bundle(args.bundle, threads=threads)
+        model = load_torch_model(predictor.card, args.tracking_uri)
+        one = predictor.encode(texts[:1])
+        many = predictor.encode(texts)
+        with torch.inference_mode():
+            torch_one = timed(lambda m=model, x=one: m(torch.as_tensor(x)), args.repeats)
+            torch_many = timed(lambda m=model, x=many: m(torch.as_tensor(x)), 10)
+        onnx_one = timed(lambda p=predictor, x=one: p.predict_ids(x), args.repeats)
+        onnx_many = timed(lambda p=predictor, x=many: p.predict_ids(x), 10)
+        t1, o1 = statistics.median(torch_one), statistics.median(onnx_one)
+        tm, om = 1024 / statistics.median(torch_many), 1024 / statistics.median(onnx_many)
+        rows.append((f"batch 1 median latency ({threads} thr)", f"{t1 * 1e3:.3f} ms", f"{o1 * 1e3:.3f} ms", t1 / o1, ">= 3x"))
+        rows.append((f"batch 1024 throughput ({threads} thr)", f"{tm:,.0f} rows/s", f"{om:,.0f} rows/s", om / tm, ">= 1x"))
+    tok = statistics.median(timed(lambda: encode_batch(texts, predictor.spec), 10)) / len(texts)
+    card, spec = predictor.card, predictor.spec
+    print(f"\nmodel: {card.get('model_type')} run {card.get('run_id')}, vocabulary {spec.vocab_size}, max length {spec.max_length}")
+    print(f"tokenizer cost: {tok * 1e6:.1f} us per row (shared by both engines)\n")
+    header = f"| {'measure':<34} | {'PyTorch eager':>15} | {'ONNX Runtime':>15} | {'ONNX / PyTorch':>14} | {'target':>7} |"
+    print(header)
+    print("|" + "|".join("-" * (len(c) + 0) for c in header.split("|")[1:-1]) + "|")
+    for name, torch_v, onnx_v, ratio, target in rows:
+        print(f"| {name:<34} | {torch_v:>15} | {onnx_v:>15} | {ratio:>13.1f}x | {target:>7} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""The PyTorch training loop, free of MLflow so it runs anywhere (CPU, one GPU, a benchmark)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was requested but no CUDA device is available")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+@dataclass
+class FitConfig:
+    epochs: int = 4
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    seed: int = 7
+    progress: bool = True
+
+
+@dataclass
+class FitHistory:
+    train_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    mixed_precision: bool = False
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, token_ids: np.ndarray, *, device: torch.device, batch_size: int = 2048) -> np.ndarray:
+    model.eval()
+    out = []
+    for start in range(0, len(token_ids), batch_size):
+        batch = torch.as_tensor(token_ids[start : start + batch_size], device=device)
+        out.append(model(batch).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def fit(
+    model: nn.Module,
+    train_ids: np.ndarray,
+    train_labels: np.ndarray,
+    val_ids: np.ndarray,
+    val_labels: np.ndarray,
+    *,
+    config: FitConfig,
+    device: torch.device,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> FitHistory:
+    """Adam on binary cross-entropy over logits; bf16 autocast on CUDA. Returns per-epoch history."""
+    seed_everything(config.seed)
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    amp = device.type == "cuda"
+    history = FitHistory(mixed_precision=amp)
+    x_all = torch.as_tensor(train_ids)
+    y_all = torch.as_tensor(train_labels, dtype=torch.float32)
+    generator = torch.Generator().manual_seed(config.seed)
+    steps = (len(x_all) + config.batch_size - 1) // config.batch_size
+    for epoch in range(config.epochs):
+        model.train()
+        started = time.perf_counter()
+        order = torch.randperm(len(x_all), generator=generator)
+        total = 0.0
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not config.progress, leave=False, mininterval=2.0)
+        for step in bar:
+            idx = order[step * config.batch_size : (step + 1) * config.batch_size]
+            xb, yb = x_all[idx].to(device, non_blocking=True), y_all[idx].to(device, non_blocking=True)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = model.logits(xb)
+            loss = loss_fn(logits.float(), yb)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        probs = predict_proba(model, val_ids, device=device)
+        val_loss = float(
+            nn.functional.binary_cross_entropy(
+                torch.as_tensor(probs).clamp(1e-7, 1 - 1e-7), torch.as_tensor(val_labels, dtype=torch.float32)
+            )
+        )
+        metrics = {
+            "train_loss": total / max(1, len(x_all)),
+            "val_accuracy": float(((probs >= 0.5).astype(int) == val_labels).mean()) if len(val_labels) else float("nan"),
+            "val_loss": val_loss,
+            "epoch_seconds": time.perf_counter() - started,
+        }
+        history.train_loss.append(metrics["train_loss"])
+        history.val_accuracy.append(metrics["val_accuracy"])
+        history.val_loss.append(metrics["val_loss"])
+        history.epoch_seconds.append(metrics["epoch_seconds"])
+        if on_epoch:
+            on_epoch(epoch, metrics)
+    model.eval()
+    return history

@@ -1,0 +1,72 @@
+"""Shared fixtures: a small real training run and its inference bundle, made once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+DESIGN_EXAMPLES = [
+    ("Manufactured in 1985 made of steel in fair condition", 1),
+    ("Good condition carbon fiber component manufactured in 2010", 0),
+    ("Steel component manufactured in 1995 in fair condition", 1),
+]
+
+
+def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7, model_type: str = "cnn"):
+    from ml.data import generate
+    from ml.train import TrainConfig
+
+    data = tmp / "components.csv"
+    if not data.exists():
+        generate(rows, seed=seed).to_csv(data, index=False)
+    return TrainConfig(
+        data=data,
+        out=tmp / f"bundle-{model_type}",
+        model_type=model_type,
+        epochs=epochs,
+        batch_size=64,
+        seed=seed,
+        tracking_uri=f"sqlite:///{tmp / 'mlflow.db'}",
+        holdout_rows=400,
+        reference_rows=500,
+        glove_epochs=40,
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_train_config_factory():
+    """Build a TrainConfig for a small, fast, real training run in a given folder."""
+    return _tiny_config
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """A real MLflow-tracked training run on 6,000 generated rows (CNN, 3 epochs, CPU); its TrainResult."""
+    from ml.train import train
+
+    return train(_tiny_config(tmp_path_factory.mktemp("trained")))
+
+
+@pytest.fixture(scope="session")
+def trained_bundle(trained_run) -> Path:
+    """The inference bundle written by `trained_run` (model.onnx, tokenizer.json, labels, card, reference)."""
+    return Path(trained_run.bundle_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_tracking_uri(trained_run) -> str:
+    return trained_run.tracking_uri
+
+
+@pytest.fixture
+def design_examples():
+    return list(DESIGN_EXAMPLES)

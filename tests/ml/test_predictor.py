@@ -1,0 +1,117 @@
+"""The inference bundle and Predictor: raw text in, labels out, numpy + onnxruntime only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ml.bundle import BUNDLE_FILES, BundleError, bundle_checksum, check_bundle, copy_bundle
+from ml.predictor import Predictor
+from ml.text import TokenizerSpec, encode_batch
+from tests.conftest import ROOT
+
+
+def test_predictor_labels_raw_text(trained_bundle, design_examples):
+    predictor = Predictor.from_bundle(trained_bundle)
+    texts = [t for t, _ in design_examples]
+    predictions = predictor.predict(texts)
+    assert [p.label for p in predictions] == [y for _, y in design_examples]
+    assert all(p.label_name == ("non-compliant" if p.label else "compliant") for p in predictions)
+    probs = predictor.predict_proba(texts * 700)  # crosses the internal batch boundary
+    assert probs.shape == (2100,) and np.allclose(probs[:3], [p.probability for p in predictions], atol=1e-6)
+    assert predictor.version == predictor.card["run_id"]
+
+
+def test_predictor_rejects_a_bare_string(trained_bundle):
+    with pytest.raises(TypeError, match="sequence of texts"):
+        Predictor.from_bundle(trained_bundle).predict_proba("steel gear")
+
+
+def test_serving_and_training_produce_identical_token_ids(trained_run, trained_bundle):
+    """One tokenizer: ids from the bundle's saved spec equal ids from the spec used in training."""
+    from ml.data import load_csv, split
+    from ml.text import build_spec
+
+    frame = load_csv(trained_run.config.data)
+    train_df, _, test_df = split(frame, seed=7)
+    training_spec = build_spec(train_df["text"], max_length=trained_run.config.max_length)
+    served = Predictor.from_bundle(trained_bundle)
+    texts = [*test_df["text"].tolist()[:500], "ＵＮＩＣＯＤＥ títánium gear 2077 ✓", ""]
+    assert np.array_equal(served.encode(texts), encode_batch(texts, training_spec))
+    assert served.spec == TokenizerSpec.load(trained_bundle / "tokenizer.json") == training_spec
+
+
+def test_importing_the_predictor_never_imports_torch_or_mlflow(trained_bundle):
+    code = (
+        "import sys; from ml.predictor import Predictor; "
+        f"p = Predictor.from_bundle({str(trained_bundle)!r}); p.predict(['steel gear 2001 good']); "
+        "bad = [m for m in ('torch', 'mlflow', 'evidently', 'sklearn') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("missing", BUNDLE_FILES)
+def test_incomplete_bundle_names_the_missing_piece(trained_bundle, tmp_path, missing):
+    broken = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, broken)
+    (broken / missing).unlink()
+    with pytest.raises(BundleError, match=f"missing {missing}"):
+        Predictor.from_bundle(broken)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("model.onnx", b"\x00garbage not a protobuf", "model.onnx cannot be loaded"),
+        ("model.onnx", b"", "empty model.onnx"),
+        ("tokenizer.json", b"{broken", "tokenizer.json is corrupt"),
+        ("labels.json", b"[1, 2]", "labels.json is corrupt"),
+        ("model_card.json", "\u00e9".encode("latin-1"), "model_card.json is corrupt"),
+    ],
+    ids=["onnx-garbage-bytes", "onnx-empty", "tokenizer-bad-json", "labels-not-object", "card-non-utf8"],
+)
+def test_corrupt_bundle_raises_a_clear_error(trained_bundle, tmp_path, name, content, message):
+    broken = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, broken)
+    (broken / name).write_bytes(content)
+    with pytest.raises(BundleError, match=message):
+        Predictor.from_bundle(broken)
+
+
+def test_onnx_with_the_wrong_signature_is_rejected(trained_bundle, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])],
+    )
+    broken = tmp_path / "bundle"
+    shutil.copytree(trained_bundle, broken)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(broken / "model.onnx"))
+    with pytest.raises(BundleError, match="expected token_ids -> probability"):
+        Predictor.from_bundle(broken)
+
+
+def test_missing_folder_is_a_bundle_error(tmp_path):
+    with pytest.raises(BundleError, match="does not exist"):
+        check_bundle(tmp_path / "nowhere")
+
+
+def test_copy_is_complete_and_checksum_stable(trained_bundle, tmp_path):
+    copied = copy_bundle(trained_bundle, tmp_path / "served")
+    assert bundle_checksum(copied) == bundle_checksum(trained_bundle)
+    card = json.loads((copied / "model_card.json").read_text())
+    card["model_version"] = "7"
+    (copied / "model_card.json").write_text(json.dumps(card))
+    assert bundle_checksum(copied) != bundle_checksum(trained_bundle)
+    assert Predictor.from_bundle(copied).version == "7"

@@ -1,0 +1,129 @@
+"""A real training run tracked in MLflow: parameters, curves, artifacts, lineage, both flavors, bundle."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import numpy as np
+import pytest
+
+from ml.bundle import BUNDLE_FILES
+from ml.predictor import Predictor
+
+
+@pytest.fixture(scope="module")
+def client(trained_run):
+    return mlflow.MlflowClient(tracking_uri=trained_run.tracking_uri)
+
+
+@pytest.fixture(scope="module")
+def run(client, trained_run):
+    return client.get_run(trained_run.run_id)
+
+
+def test_run_records_params_tags_and_final_metrics(run, trained_run):
+    params, tags, metrics = run.data.params, run.data.tags, run.data.metrics
+    assert params["model_type"] == "cnn" and params["epochs"] == "3" and params["seed"] == "7" and params["device"] == "cpu"
+    assert len(tags["data_digest"]) == 64 and tags["git_commit"]
+    for key in (
+        "test_accuracy",
+        "test_f1",
+        "test_roc_auc",
+        "holdout_shapes_accuracy",
+        "holdout_years_accuracy",
+        "out_of_range_years_accuracy",
+    ):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["onnx_parity_max_abs_diff"] < 1e-5
+    assert metrics["test_accuracy"] > 0.95  # 6,000 rows and 3 epochs already learn the rule
+
+
+def test_per_epoch_curves_and_system_metrics_are_logged(client, trained_run):
+    history = client.get_metric_history(trained_run.run_id, "train_loss")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert history[-1].value < history[0].value
+    assert len(client.get_metric_history(trained_run.run_id, "val_accuracy")) == 3
+    run = client.get_run(trained_run.run_id)
+    assert any(key.startswith("system/") for key in run.data.metrics)
+
+
+def test_evaluation_artifacts_and_tokenizer_are_logged(client, trained_run):
+    names = {a.path for a in client.list_artifacts(trained_run.run_id, "evaluation")}
+    assert {
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_curve.png",
+        "evaluation/classification_report.txt",
+        "evaluation/slices.json",
+    } <= names
+    assert {a.path for a in client.list_artifacts(trained_run.run_id, "bundle")} == {f"bundle/{n}" for n in BUNDLE_FILES}
+    assert [a.path for a in client.list_artifacts(trained_run.run_id, "tokenizer")] == ["tokenizer/tokenizer.json"]
+
+
+def test_data_and_glove_vectors_are_logged_as_dataset_inputs(run):
+    contexts = {inp.tags[0].value if inp.tags else None: inp.dataset for inp in run.inputs.dataset_inputs}
+    assert set(contexts) == {"training", "embeddings"}
+    assert contexts["training"].name == "components.csv"
+
+
+def test_both_flavors_load_back_and_agree(trained_run, trained_bundle):
+    """PyTorch (pickle format: any batch size) and ONNX logged in the same run give the same probabilities."""
+    import mlflow.onnx
+    import mlflow.pytorch
+    import onnxruntime as ort
+    import torch
+
+    logged = mlflow.search_logged_models(experiment_ids=[trained_run.experiment_id], output_format="list")
+    by_name = {m.name: m for m in logged if m.source_run_id == trained_run.run_id}
+    assert set(by_name) == {"pytorch_model", "onnx_model"}
+    predictor = Predictor.from_bundle(trained_bundle)
+    ids = predictor.encode(["steel gear made in 1990 good condition"] * 5 + ["carbon fiber bracket 2012 new"] * 2)
+    model = mlflow.pytorch.load_model(by_name["pytorch_model"].model_uri)
+    with torch.no_grad():
+        torch_probs = model(torch.as_tensor(ids)).numpy()
+    assert torch_probs.shape == (7,)  # not pinned to an example's batch size
+    onnx_model = mlflow.onnx.load_model(by_name["onnx_model"].model_uri)
+    session = ort.InferenceSession(onnx_model.SerializeToString())
+    (onnx_probs,) = session.run(["probability"], {"token_ids": ids})
+    np.testing.assert_allclose(torch_probs, onnx_probs, atol=1e-5)
+    np.testing.assert_allclose(predictor.predict_ids(ids), onnx_probs, atol=1e-6)
+
+
+def test_bundle_card_describes_the_model(trained_bundle, trained_run):
+    card = json.loads((trained_bundle / "model_card.json").read_text())
+    assert card["run_id"] == trained_run.run_id and card["model_type"] == "cnn"
+    assert card["metrics"]["test_accuracy"] == pytest.approx(trained_run.metrics["test_accuracy"], abs=1e-6)
+    assert card["data_digest"] and card["git_commit"] and card["created_at"]
+    reference = (trained_bundle / "reference.csv").read_text().splitlines()
+    assert reference[0] == "text,label,probability" and len(reference) == 501
+
+
+def test_training_is_deterministic_on_cpu_with_a_fixed_seed(tmp_path, tiny_train_config_factory):
+    from ml.train import train
+
+    results = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = tiny_train_config_factory(folder, rows=1500, epochs=1)
+        results.append(train(config))
+    first, second = (Predictor.from_bundle(r.bundle_dir) for r in results)
+    texts = ["steel gear 1990 good", "iron bracket 2015 new", "carbon fiber rotor 2001 fair"]
+    np.testing.assert_array_equal(first.predict_proba(texts), second.predict_proba(texts))
+    assert results[0].metrics["test_accuracy"] == results[1].metrics["test_accuracy"]
+
+
+def test_user_glove_file_is_used_and_its_provenance_logged(tmp_path, tiny_train_config_factory):
+    from ml.train import train
+
+    glove = tmp_path / "glove.mini.8d.txt"
+    rng = np.random.default_rng(0)
+    glove.write_text(
+        "".join(f"{w} {' '.join(f'{v:.4f}' for v in rng.normal(size=8))}\n" for w in ["steel", "iron", "good", "poor", "gear"])
+    )
+    config = tiny_train_config_factory(tmp_path, rows=800, epochs=1)
+    config.glove = glove
+    result = train(config)
+    run = mlflow.MlflowClient(tracking_uri=result.tracking_uri).get_run(result.run_id)
+    assert run.data.params["glove_source"] == "file" and run.data.params["glove_dim"] == "8"
+    assert json.loads((result.bundle_dir / "model_card.json").read_text())["glove"]["path"] == str(glove)

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def run_on(device_name: str, rows: int, epochs: int, seed: int = 7) -> dict:
+def run_on(device_name: str, rows: int, epochs: int | None, seed: int = 7, *, model_type: str = "cnn", style: str = "rich") -> dict:
     import torch
 
     from ml.data import generate, held_out_sets, split
@@ -29,7 +29,10 @@ def run_on(device_name: str, rows: int, epochs: int, seed: int = 7) -> dict:
     device = torch.device(device_name)
     timings = {}
     start = time.perf_counter()
-    frame = generate(rows, seed=seed)
+    from ml.train import DEFAULT_EPOCHS
+
+    epochs = epochs or DEFAULT_EPOCHS[model_type]
+    frame = generate(rows, seed=seed, style=style)
     train_df, val_df, test_df = split(frame, seed=seed)
     spec = build_spec(train_df["text"], max_length=48)
     ids = {name: encode_batch(df["text"].tolist(), spec) for name, df in (("train", train_df), ("val", val_df), ("test", test_df))}
@@ -41,7 +44,7 @@ def run_on(device_name: str, rows: int, epochs: int, seed: int = 7) -> dict:
         torch.cuda.synchronize()
     timings["glove_s"] = time.perf_counter() - start
 
-    model = build_model("cnn", embeddings=torch.as_tensor(vectors.matrix), spec=spec)
+    model = build_model(model_type, embeddings=torch.as_tensor(vectors.matrix), spec=spec)
     start = time.perf_counter()
     history = fit(
         model,
@@ -58,10 +61,14 @@ def run_on(device_name: str, rows: int, epochs: int, seed: int = 7) -> dict:
     param_devices = sorted({str(p.device) for p in model.parameters()})
     accuracy = {}
     accuracy["test"] = float(((predict_proba(model, ids["test"], device=device) >= 0.5) == test_df["label"].to_numpy()).mean())
-    for name, held in held_out_sets(2000, seed=seed + 1000).items():
+    held_sets = {"rich_test": generate(2000, seed=seed + 999), **held_out_sets(2000, seed=seed + 1000)}
+    for name, held in held_sets.items():
         probs = predict_proba(model, encode_batch(held["text"].tolist(), spec), device=device)
         accuracy[name] = float(((probs >= 0.5) == held["label"].to_numpy()).mean())
     return {
+        "model_type": model_type,
+        "style": style,
+        "epochs": epochs,
         "device": device_name,
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "parameter_devices": param_devices,
@@ -76,7 +83,8 @@ def run_on(device_name: str, rows: int, epochs: int, seed: int = 7) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the model type's default")
+    parser.add_argument("--matrix", action="store_true", help="cnn and baseline x rich and reference data, on the first device")
     parser.add_argument("--devices", default="auto", help="comma list (cpu,cuda) or auto")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -85,17 +93,19 @@ def main() -> int:
     devices = ["cuda", "cpu"] if torch.cuda.is_available() else ["cpu"]
     if args.devices != "auto":
         devices = args.devices.split(",")
-    results = [run_on(d, args.rows, args.epochs) for d in devices]
-    columns = ["GloVe s", "fit s", "s/epoch", "test acc", "held-out years", "out-of-range"]
-    print(f"| {'device':<28} | " + " | ".join(f"{c:>8}" for c in columns) + " |")
-    print("|" + "-" * 30 + "|" + ("-" * 10 + "|") * 4 + "-" * 16 + "|" + "-" * 14 + "|")
+    if args.matrix:
+        combos = [(m, st) for m in ("cnn", "baseline") for st in ("rich", "reference")]
+        results = [run_on(devices[0], args.rows, args.epochs, model_type=m, style=st) for m, st in combos]
+    else:
+        results = [run_on(d, args.rows, args.epochs) for d in devices]
+    sets = ["test", "rich_test", "holdout_shapes", "holdout_years", "out_of_range_years"]
+    print("| model | trained on | device | epochs | fit s | s/epoch | " + " | ".join(sets) + " |")
+    print("|" + "---|" * (6 + len(sets)))
     for r in results:
         per_epoch = sum(r["epoch_seconds"]) / len(r["epoch_seconds"])
-        acc = r["accuracy"]
-        print(
-            f"| {r['device_name'][:28]:<28} | {r['timings']['glove_s']:>8.2f} | {r['timings']['fit_s']:>8.2f} | {per_epoch:>8.2f} "
-            f"| {acc['test']:>8.4f} | {acc['holdout_years']:>14.4f} | {acc['out_of_range_years']:>12.4f} |"
-        )
+        accs = " | ".join(f"{r['accuracy'][k]:.4f}" for k in sets)
+        head = f"| {r['model_type']} | {r['style']} | {r['device_name']} | {r['epochs']}"
+        print(f"{head} | {r['timings']['fit_s']:.1f} | {per_epoch:.2f} | {accs} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -101,9 +101,7 @@ def fit(
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         probs = predict_proba(model, val_ids, device=device)
         val_loss = float(
-            nn.functional.binary_cross_entropy(
-                torch.as_tensor(probs).clamp(1e-7, 1 - 1e-7), torch.as_tensor(val_labels, dtype=torch.float32)
-            )
+            nn.functional.binary_cross_entropy(torch.tensor(probs).clamp(1e-7, 1 - 1e-7), torch.tensor(val_labels, dtype=torch.float32))
         )
         metrics = {
             "train_loss": total / max(1, len(x_all)),

@@ -70,3 +70,19 @@ def trained_tracking_uri(trained_run) -> str:
 @pytest.fixture
 def design_examples():
     return list(DESIGN_EXAMPLES)
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests run only where CUDA exists (the GPU path is also exercised on CPU by the other tests)."""
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="no CUDA device on this machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -16,8 +16,9 @@ export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/torchinductor
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install system-deps run stop test test-fast lint format bench gpu-check clean
+.PHONY: help install system-deps run mlflow stop test test-fast lint format bench clean
 
+ 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
@@ -36,9 +37,13 @@ system-deps: ## Install the Debian packages the tests need (chromium, docker-com
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 run: install ## Run the main job: the pipeline end to end, then keep the portal and MLflow UI up
-	$(PY) -m ml generate --rows 100000 --seed 7 --out data/components.csv
-	$(PY) -m ml train --data data/components.csv --model cnn --out artifacts/bundle
-	$(PY) -m ml evaluate --bundle artifacts/bundle --data data/components.csv --sample 5000
+	$(PY) -m ci run
+
+mlflow: install ## Start only the MLflow tracking server and UI on 127.0.0.1:5000 (foreground)
+	$(PY) -m mlruns_server
+
+stop: ## Stop the portals and the MLflow server that `make run` started
+	$(PY) -m ci stop
 
 test: install system-deps ## Run the whole test suite (unit, integration, browser, end to end)
 	$(PY) -m ruff check .
@@ -56,8 +61,12 @@ format: install ## Format and fix with ruff
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: install ## Run the benchmarks (tables of ratios, side by side)
-	$(PY) bench/inference.py
+bench: install ## Run the benchmarks (tables of ratios, side by side); needs `make run` first for artifacts
+	$(PY) bench/inference.py --bundle var/deploy/production/model
+	$(PY) bench/registry.py
+	$(PY) bench/portal.py
+	$(PY) bench/monitoring.py
+	$(PY) bench/pipeline.py
 
 clean: ## Remove generated data, artifacts and caches (keeps .venv)
 	rm -rf artifacts var reports .cache .pytest_cache .ruff_cache mlruns mlflow.db test-artifacts

@@ -1,0 +1,3 @@
+from mlruns_server.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,248 @@
+"""Server settings, pre-flight checks and the `mlflow server` command line they produce.
+
+Pure standard library (SQLAlchemy only inside the database reachability check): safe to import anywhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+DEFAULT_WORKERS = 2
+# Host headers the server answers by default: loopback, the compose service name `mlflow`, private networks.
+DEFAULT_ALLOWED_HOSTS = (
+    "localhost",
+    "localhost:*",
+    "127.0.0.1",
+    "127.0.0.1:*",
+    "[[]::1]:*",
+    "mlflow",
+    "mlflow:*",
+    "10.*",
+    "192.168.*",
+    "172.1[6-9].*",
+    "172.2[0-9].*",
+    "172.3[0-1].*",
+)
+
+# Environment read once, here (flags win over these).
+ENV_HOST = "MLFLOW_SERVER_HOST"
+ENV_PORT = "MLFLOW_SERVER_PORT"
+ENV_BACKEND = "MLFLOW_BACKEND_STORE_URI"
+ENV_ARTIFACTS = "MLFLOW_ARTIFACTS_DESTINATION"
+ENV_ALLOWED_HOSTS = "MLFLOW_SERVER_EXTRA_ALLOWED_HOSTS"
+ENV_WORKERS = "MLFLOW_SERVER_WORKERS"
+ENV_VAR_DIR = "MLFLOW_SERVER_VAR_DIR"
+ENV_LOCAL_DIR = "MLFLOW_LOCAL_DIR"  # ml.tracking's store when training runs without a server: the same folder by default
+AUTH_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY")
+
+
+class ServerError(RuntimeError):
+    """A reason the server cannot start, worded for a one-line message."""
+
+
+def default_var_dir() -> Path:
+    return Path(os.environ.get(ENV_VAR_DIR) or os.environ.get(ENV_LOCAL_DIR) or PROJECT_ROOT / "var" / "mlflow")
+
+
+@dataclass
+class ServerConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    backend_store_uri: str = ""
+    artifacts_destination: str = ""
+    allowed_hosts: tuple[str, ...] = ()
+    workers: int = DEFAULT_WORKERS
+    pid_file: Path | None = None
+    auth: bool = False
+    enable_jobs: bool = False
+    var_dir: Path = field(default_factory=default_var_dir)
+
+    def __post_init__(self) -> None:
+        self.var_dir = Path(self.var_dir)
+        if not self.backend_store_uri:
+            self.backend_store_uri = f"sqlite:///{(self.var_dir / 'mlflow.db').resolve()}"
+        if not self.artifacts_destination:
+            self.artifacts_destination = str((self.var_dir / "artifacts").resolve())
+        if self.pid_file is None:
+            self.pid_file = self.var_dir / "server.pid"
+        self.pid_file = Path(self.pid_file)
+
+    @classmethod
+    def from_env(cls, **overrides) -> ServerConfig:
+        env = os.environ
+        values = {
+            "host": env.get(ENV_HOST) or DEFAULT_HOST,
+            "port": int(env.get(ENV_PORT) or DEFAULT_PORT),
+            "backend_store_uri": env.get(ENV_BACKEND, ""),
+            "artifacts_destination": env.get(ENV_ARTIFACTS, ""),
+            "allowed_hosts": tuple(h.strip() for h in env.get(ENV_ALLOWED_HOSTS, "").split(",") if h.strip()),
+            "workers": int(env.get(ENV_WORKERS) or DEFAULT_WORKERS),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def backend_scheme(self) -> str:
+        return urlsplit(self.backend_store_uri).scheme.split("+")[0]
+
+    def effective_backend_uri(self) -> str:
+        """PostgreSQL URIs without a driver use psycopg 3 (the driver installed here), not psycopg2."""
+        uri = self.backend_store_uri
+        parts = urlsplit(uri)
+        if parts.scheme in ("postgresql", "postgres") and not _has_module("psycopg2"):
+            return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+        return uri
+
+    def all_allowed_hosts(self) -> list[str]:
+        hosts = list(DEFAULT_ALLOWED_HOSTS)
+        if self.host not in ("0.0.0.0", "::", "127.0.0.1", "localhost"):
+            hosts += [self.host, f"{self.host}:*"]
+        hosts += [h for h in self.allowed_hosts if h not in hosts]
+        return hosts
+
+    def auth_config_path(self) -> Path:
+        return self.var_dir / "basic_auth.ini"
+
+    def command(self) -> list[str]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            self.effective_backend_uri(),
+            "--serve-artifacts",
+            "--artifacts-destination",
+            self.artifacts_destination,
+            "--workers",
+            str(self.workers),
+            "--allowed-hosts",
+            ",".join(self.all_allowed_hosts()),
+        ]
+        if self.auth:
+            cmd += ["--app-name", "basic-auth"]
+        return cmd
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+        # MLflow's background job runner (huey consumers) costs ~1.5 GB and ~7 s at start-up.
+        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "true" if self.enable_jobs else "false"
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if self.auth:
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.auth_config_path())
+        return env
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def masked(uri: str) -> str:
+    """A URI with its password replaced by ***."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServerError(f"port {port} on {host} is already in use (another server running? stop it or pass --port)") from exc
+            raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def check_backend(config: ServerConfig, *, timeout_s: int = 5) -> None:
+    """Fail fast, with one line, when the backend store cannot be used."""
+    uri = config.backend_store_uri
+    scheme = config.backend_scheme
+    if scheme == "sqlite":
+        path = uri.split(":///", 1)[1] if ":///" in uri else ""
+        if not path or path == ":memory:":
+            raise ServerError(f"backend store {uri} must be a SQLite file (sqlite:///path/to/mlflow.db)")
+        folder = Path(path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServerError(f"cannot create the folder {folder} for backend store {uri}: {exc.strerror or exc}") from exc
+        if not os.access(folder, os.W_OK):
+            raise ServerError(f"backend store folder {folder} is not writable")
+        return
+    if scheme in ("postgresql", "postgres", "mysql", "mssql"):
+        import sqlalchemy
+
+        connect_args = {"connect_timeout": timeout_s} if scheme != "mssql" else {}
+        try:
+            engine = sqlalchemy.create_engine(config.effective_backend_uri(), connect_args=connect_args, poolclass=sqlalchemy.pool.NullPool)
+            with engine.connect() as conn:
+                conn.execute(sqlalchemy.text("SELECT 1"))
+        except Exception as exc:  # driver errors vary; the first line of the message is what matters
+            first = next((line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()), type(exc).__name__)
+            raise ServerError(f"backend store {masked(uri)} is unreachable: {first}") from exc
+        return
+    if scheme in ("file", ""):
+        raise ServerError(f"backend store {uri}: use a database URI (sqlite:///... or postgresql://...); file stores are deprecated")
+    raise ServerError(f"backend store {masked(uri)}: unsupported scheme {scheme!r}")
+
+
+def check_auth_env(config: ServerConfig) -> None:
+    if not config.auth:
+        return
+    missing = [name for name in AUTH_ENV if not os.environ.get(name)]
+    if missing:
+        raise ServerError(f"--auth needs the environment variables {', '.join(missing)}")
+
+
+def write_auth_config(config: ServerConfig) -> Path:
+    """MLflow's basic-auth ini, with its user database beside the tracking data (not in the working directory)."""
+    path = config.auth_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = (config.var_dir / "basic_auth.db").resolve()
+    path.write_text(
+        "[mlflow]\n"
+        "default_permission = READ\n"
+        f"database_uri = sqlite:///{db}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "grant_default_workspace_access = false\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def prepare_artifacts(config: ServerConfig) -> None:
+    dest = config.artifacts_destination
+    if "://" in dest and not dest.startswith("file://"):
+        return  # s3://, gs://, ... : the server checks those itself
+    folder = Path(dest.removeprefix("file://"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServerError(f"cannot create the artifacts folder {folder}: {exc.strerror or exc}") from exc

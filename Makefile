@@ -16,7 +16,7 @@ export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/torchinductor
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install system-deps run mlflow stop test test-fast lint format bench clean
+.PHONY: help install system-deps run mlflow portal stop test test-fast lint format bench clean
 
  
 help: ## List the targets
@@ -42,6 +42,11 @@ run: install ## Run the main job: the pipeline end to end, then keep the portal 
 mlflow: install ## Start only the MLflow tracking server and UI on 127.0.0.1:5000 (foreground)
 	$(PY) -m mlruns_server
 
+portal: install ## Start a development portal on 127.0.0.1:8000 serving artifacts/bundle (DEBUG on)
+	DEBUG=1 MODEL_DIR=$${MODEL_DIR:-artifacts/bundle} $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py setup_roles --demo-users
+	DEBUG=1 MODEL_DIR=$${MODEL_DIR:-artifacts/bundle} $(PY) manage.py runserver 127.0.0.1:8000
+
 stop: ## Stop the portals and the MLflow server that `make run` started
 	$(PY) -m ci stop
 
@@ -64,8 +69,8 @@ format: install ## Format and fix with ruff
 bench: install ## Run the benchmarks (tables of ratios, side by side); needs `make run` first for artifacts
 	$(PY) bench/inference.py --bundle var/deploy/production/model
 	$(PY) bench/registry.py
-	$(PY) bench/portal.py
-	$(PY) bench/monitoring.py
+	$(PY) bench/portal.py --bundle var/deploy/production/model
+	$(PY) bench/monitoring.py --bundle var/deploy/production/model
 	$(PY) bench/pipeline.py
 
 clean: ## Remove generated data, artifacts and caches (keeps .venv)

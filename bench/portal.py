@@ -1,0 +1,356 @@
+"""Portal benchmark (DESIGN.md section 5), on loopback only, bounded in time.
+
+gunicorn with 2 workers serves the portal (production settings, SQLite by default). Measured side by side
+in one run:
+  * classify API with prediction logging vs a no-op Django view (same middleware), 8 connections:
+    throughput ratio and p99 latency (load from `wrk` when installed, else a bounded Python generator);
+  * cold start: gunicorn launch to the first served classification;
+  * worker memory (RSS of each worker after the load);
+  * a 100,000-row CSV import through the upload page (logged in as a technician).
+
+    .venv/bin/python bench/portal.py --bundle artifacts/bundle [--duration 10] [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+TARGETS = {"throughput_ratio": 0.75, "p99_ms": 20.0, "cold_start_s": 1.5, "worker_rss_mb": 150.0, "import_s": 15.0}
+PASSWORD = "Bench-" + secrets.token_hex(6)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def portal_env(root: Path, bundle: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "webportal.settings.base",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url or f"sqlite:///{root / 'portal.sqlite3'}",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_COOKIES": "0",
+            "SECURE_HSTS_SECONDS": "0",
+            "PORTAL_VAR_DIR": str(root / "var"),
+            "MODEL_DIR": str(bundle),
+            "MODEL_URI": "",
+            "PORTAL_BENCH_NOOP": "1",
+            "PORTAL_DEMO_PASSWORD": PASSWORD,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def manage(env: dict, *args: str) -> str:
+    proc = subprocess.run([PYTHON, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+class Gunicorn:
+    def __init__(self, env: dict, log: Path, workers: int = 2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("w")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning"],
+            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def worker_pids(self) -> list[int]:
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return []
+        return [int(p) for p in children]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cold_start(server: Gunicorn, token: str, limit: float = 60.0) -> float:
+    body = json.dumps({"text": "Steel gear manufactured in 2001 in good condition"})
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    while time.perf_counter() - server.started < limit:
+        try:
+            if requests.post(f"{server.url}/api/v1/classify", data=body, headers=headers, timeout=5).status_code == 200:
+                return time.perf_counter() - server.started
+        except requests.RequestException:
+            pass
+        if server.proc.poll() is not None:
+            raise SystemExit("gunicorn exited during start-up")
+        time.sleep(0.01)
+    raise SystemExit("no classification served within the limit")
+
+
+# ---------------------------------------------------------------- load
+
+
+def _wrk(url: str, *, duration: int, connections: int, post_body: str | None, token: str | None, workdir: Path) -> dict:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if post_body is not None:
+        script = workdir / "post.lua"
+        script.write_text(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(post_body)}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "Token {token}"\n'
+        )
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=duration + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def _python_load(url: str, *, duration: int, connections: int, post_body: str | None, token: str | None, workdir: Path) -> dict:
+    """Bounded fallback: `connections` threads, each one request at a time, for `duration` seconds."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    path = "/" + url.split("//")[1].split("/", 1)[1]
+    latencies: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + duration
+
+    def worker():
+        mine, errors = [], 0
+        while time.perf_counter() < deadline:
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            started = time.perf_counter()
+            try:
+                if post_body is None:
+                    conn.request("GET", path)
+                else:
+                    conn.request(
+                        "POST", path, body=post_body, headers={"Content-Type": "application/json", "Authorization": f"Token {token}"}
+                    )
+                status = conn.getresponse().status
+                mine.append(time.perf_counter() - started)
+                errors += status >= 400
+            except OSError:
+                errors += 1
+            finally:
+                conn.close()
+        with lock:
+            latencies.extend(mine)
+            bad[0] += errors
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"rps": len(latencies) / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "non_2xx": bad[0], "socket_errors": ""}
+
+
+def load(url: str, **kw) -> dict:
+    return (_wrk if shutil.which("wrk") else _python_load)(url, **kw)
+
+
+# ---------------------------------------------------------------- import
+
+
+def csv_import(server: Gunicorn, rows: int, workdir: Path) -> dict:
+    sys.path.insert(0, str(REPO))
+    from ml.data import generate
+
+    frame = generate(rows, seed=11)
+    path = workdir / "import.csv"
+    frame[["text"]].to_csv(path, index=False)
+    session = requests.Session()
+    page = session.get(f"{server.url}/accounts/login/", timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    session.post(f"{server.url}/accounts/login/", data={"username": "tech", "password": PASSWORD, "csrfmiddlewaretoken": csrf}, timeout=10)
+    form = session.get(f"{server.url}/components/import/", timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    started = time.perf_counter()
+    with path.open("rb") as fh:
+        response = session.post(
+            f"{server.url}/components/import/",
+            data={"csrfmiddlewaretoken": csrf, "key": "bench"},
+            files={"file": ("import.csv", fh, "text/csv")},
+            timeout=300,
+        )
+    seconds = time.perf_counter() - started
+    imported = re.search(r'id="imported-count">(\d+)<', response.text)
+    return {"rows": rows, "seconds": seconds, "imported": int(imported.group(1)) if imported else 0, "status": response.status_code}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("MODEL_DIR") or REPO / "artifacts" / "bundle"))
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load run (each view runs twice, alternating)")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV import")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+    if not (args.bundle / "model.onnx").is_file():
+        raise SystemExit(f"no inference bundle at {args.bundle}: train one (make run) or pass --bundle")
+    args.duration = max(1, min(args.duration, 60))
+
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+        root = Path(tmp)
+        env = portal_env(root, args.bundle.resolve(), args.database_url)
+        manage(env, "migrate", "--noinput")
+        manage(env, "setup_roles", "--demo-users")
+        token = re.search(r"([0-9a-f]{40})", manage(env, "drf_create_token", "tech")).group(1)
+
+        server = Gunicorn(env, root / "gunicorn.log")
+        try:
+            start_s = cold_start(server, token)
+            time.sleep(1.0)  # let the second worker finish booting before the load
+            body = json.dumps({"text": "Cast iron valve body manufactured in 1987, fair condition"})
+            runs: dict[str, list[dict]] = {"noop": [], "classify": []}
+            for _ in range(2):
+                runs["noop"].append(
+                    load(
+                        f"{server.url}/bench/noop",
+                        duration=args.duration,
+                        connections=args.connections,
+                        post_body=None,
+                        token=None,
+                        workdir=root,
+                    )
+                )
+                runs["classify"].append(
+                    load(
+                        f"{server.url}/api/v1/classify",
+                        duration=args.duration,
+                        connections=args.connections,
+                        post_body=body,
+                        token=token,
+                        workdir=root,
+                    )
+                )
+            rss = [rss_mb(pid) for pid in server.worker_pids()]
+            imported = csv_import(server, args.rows, root)
+        finally:
+            server.stop()
+        logged = None
+        if not args.database_url:
+            with sqlite3.connect(root / "portal.sqlite3") as db:
+                logged = db.execute("SELECT COUNT(*) FROM portal_prediction WHERE source = 'api'").fetchone()[0]
+
+    def mean(name: str, key: str) -> float:
+        return sum(r[key] for r in runs[name]) / len(runs[name])
+
+    noop_rps, cls_rps = mean("noop", "rps"), mean("classify", "rps")
+    cls_p99 = max(r["p99_ms"] for r in runs["classify"])
+    results = {
+        "tool": "wrk" if shutil.which("wrk") else "python",
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "noop": runs["noop"],
+        "classify": runs["classify"],
+        "cold_start_s": start_s,
+        "worker_rss_mb": rss,
+        "import": imported,
+        "api_predictions_logged": logged,
+    }
+    rows = [
+        ("no-op Django view throughput", f"{noop_rps:,.0f} req/s", "baseline", ""),
+        ("classify API throughput (with logging)", f"{cls_rps:,.0f} req/s", ">= 75% of no-op", f"{cls_rps / noop_rps:.0%} of no-op"),
+        (
+            "classify API p50 / p99 at 8 connections",
+            f"{mean('classify', 'p50_ms'):.1f} / {cls_p99:.1f} ms",
+            "p99 < 20 ms",
+            f"{cls_p99 / TARGETS['p99_ms']:.2f}x target",
+        ),
+        ("no-op p50 / p99 at 8 connections", f"{mean('noop', 'p50_ms'):.1f} / {max(r['p99_ms'] for r in runs['noop']):.1f} ms", "", ""),
+        ("cold start to first classification", f"{start_s:.2f} s", "< 1.5 s", f"{start_s / TARGETS['cold_start_s']:.2f}x target"),
+        (
+            "worker RSS (each of 2)",
+            " / ".join(f"{m:.0f} MB" for m in rss),
+            "< 150 MB",
+            f"{max(rss) / TARGETS['worker_rss_mb']:.2f}x target" if rss else "",
+        ),
+        (
+            f"CSV import, {imported['rows']:,} rows",
+            f"{imported['seconds']:.1f} s ({imported['imported']:,} stored)",
+            "< 15 s",
+            f"{imported['seconds'] / TARGETS['import_s']:.2f}x target",
+        ),
+    ]
+    verdicts = [
+        cls_rps / noop_rps >= TARGETS["throughput_ratio"],
+        cls_p99 < TARGETS["p99_ms"],
+        start_s < TARGETS["cold_start_s"],
+        bool(rss) and max(rss) < TARGETS["worker_rss_mb"],
+        imported["seconds"] < TARGETS["import_s"] and imported["imported"] == imported["rows"],
+    ]
+    print(f"\nPortal benchmark: gunicorn 2 workers (--preload), load by {results['tool']}, {args.connections} connections,", end=" ")
+    print(f"2 x {args.duration} s per view, bundle {args.bundle}\n")
+    print("| measure | result | target | ratio |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(f"\ntargets met: {sum(verdicts)} of {len(verdicts)}; API predictions logged during the run: {logged}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""`python -m ci run|approve|stop|status`: the one pipeline's thin CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ci.config import STAGES, PipelineConfig
+
+
+def _config(args: argparse.Namespace) -> PipelineConfig:
+    config = PipelineConfig()
+    for name in (
+        "data",
+        "rows",
+        "seed",
+        "epochs",
+        "batch_size",
+        "tracking_uri",
+        "gate_config",
+        "require_approval",
+        "staging_port",
+        "production_port",
+        "mlflow_port",
+        "actor",
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(config, name, value)
+    if getattr(args, "model", None):
+        config.model_type = args.model
+    if getattr(args, "var", None):
+        config.var = args.var
+    return config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ci.runner import plan, run_pipeline, select_stages
+
+    config = _config(args)
+    selected = select_stages(from_stage=args.from_stage, only=args.only)
+    if args.dry_run:
+        print("dry run: the pipeline would run these stages, in order:")
+        for line in plan(config, selected):
+            print("  " + line)
+        return 0
+    result = run_pipeline(config, from_stage=args.from_stage, only=args.only)
+    if result.ok and "deploy" in selected:
+        envs = {e.name: e for e in config.environments()}
+        print(f"\nportal (production): {envs['production'].url}   staging: {envs['staging'].url}")
+        print(f"MLflow UI:           {config.resolved_tracking_uri}")
+        print(f"demo users:          tech / reviewer / operator / admin, password {config.password()}")
+    return 0 if result.ok else 1
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from ci.approval import decide
+
+    config = _config(args)
+    record = decide(config.pipeline_dir, args.pipeline_id, approve=not args.reject, by=args.by, comment=args.comment)
+    print(f"pipeline {args.pipeline_id}: {record['state']} by {record['by']} at {record['at']}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from ci.processes import stop_pid_file
+
+    config = _config(args)
+    for env in config.environments():
+        print(f"{env.name} portal: {'stopped' if stop_pid_file(env.pid_file) else 'not running'}")
+    print(f"MLflow server: {'stopped' if stop_pid_file(config.var / 'mlflow' / 'server.pid') else 'not running'}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ci.deploy import read_state
+    from ci.processes import read_pid
+
+    config = _config(args)
+    for env in config.environments():
+        current = read_state(env).get("current") or {}
+        running = "running" if read_pid(env.pid_file) else "stopped"
+        print(f"{env.name:<11} {env.url}  {running:<8} model v{current.get('model_version', '-')}  app {current.get('app_version', '-')}")
+    latest = config.pipeline_dir / "latest.json"
+    if latest.exists():
+        state = json.loads(latest.read_text())
+        print(f"last successful pipeline: {state['pipeline_id']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ci", description=__doc__)
+    parser.add_argument("--var", type=Path, default=None, help="state folder (default: var/ in the project)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the pipeline: " + " -> ".join(STAGES))
+    p.add_argument("--from", dest="from_stage", choices=STAGES, help="start at this stage (earlier outputs from the last successful run)")
+    p.add_argument("--only", choices=STAGES, help="run this stage alone")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    p.add_argument("--data", type=Path, help="a labelled CSV instead of generated data")
+    p.add_argument("--rows", type=int, help="rows to generate (default 100000)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--model", choices=("cnn", "baseline"))
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--tracking-uri", help="use this MLflow server instead of starting the local one")
+    p.add_argument("--gate-config", type=Path, help="JSON overriding the gate's thresholds")
+    p.add_argument("--require-approval", action="store_true", default=None, help="wait for `python -m ci approve ID` before production")
+    p.add_argument("--staging-port", type=int)
+    p.add_argument("--production-port", type=int)
+    p.add_argument("--mlflow-port", type=int, help="port of the local MLflow server (default 5000)")
+    p.add_argument("--actor", help="who runs it (recorded in the promotion ledger)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("approve", help="approve (or reject) a pipeline waiting before production")
+    p.add_argument("pipeline_id")
+    p.add_argument("--reject", action="store_true")
+    p.add_argument("--by", default=None)
+    p.add_argument("--comment", default="")
+    p.set_defaults(func=cmd_approve)
+
+    sub.add_parser("stop", help="stop the portals and the MLflow server the pipeline started").set_defaults(func=cmd_stop)
+    sub.add_parser("status", help="what is deployed where").set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ml.tracking import quiet_mlflow_environment
+
+    quiet_mlflow_environment()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Starting and stopping the local servers the pipeline deploys: MLflow and gunicorn, tracked by pid files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from ci.config import Environment, PipelineConfig
+
+
+class DeployError(RuntimeError):
+    """A server did not start, or a deploy step failed; the message names the step and points at the log."""
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def wait_for(url: str, *, timeout: float, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if http_ok(url):
+            return
+        if process is not None and process.poll() is not None:
+            break
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise DeployError(f"{url} did not answer within {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+def stop_pid_file(pid_file: Path, *, timeout: float = 20.0) -> bool:
+    """SIGTERM the process named by pid_file, wait, SIGKILL if needed. True when something was stopped."""
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if read_pid(pid_file) is None or not _alive(pid):
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of ours counts as gone
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def ensure_mlflow(config: PipelineConfig) -> str:
+    """Reuse a tracking server answering on the configured port, or start `python -m mlruns_server` there."""
+    uri = config.local_tracking_uri
+    if http_ok(f"{uri}/health"):
+        return uri
+    store = config.var / "mlflow"
+    store.mkdir(parents=True, exist_ok=True)
+    log = store / "server.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mlruns_server", "--host", "127.0.0.1", "--port", str(config.mlflow_port), "--var-dir", str(store)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the pipeline: `make stop` ends it through its pid file
+        )
+    wait_for(f"{uri}/health", timeout=90, process=process, log=log)
+    return uri
+
+
+def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) -> dict[str, str]:
+    values = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "webportal.settings.base",
+        "DEBUG": "0",
+        "SECRET_KEY": env.secret("secret_key"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{env.port},http://localhost:{env.port}",
+        "DATABASE_URL": env.database_url,
+        "MODEL_DIR": str(env.model_dir),
+        "MODEL_URI": "",
+        "MODEL_POLL_SECONDS": "2",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "REPORTS_DIR": str(config.var / "reports"),
+        "PORTAL_VAR_DIR": str(env.root),
+        "PORTAL_DEMO_PASSWORD": config.password(),
+        "PORTAL_ENVIRONMENT": env.name,
+        "PYTHONPATH": str(app_dir),
+        **config.portal_env,
+    }
+    return values
+
+
+def manage(config: PipelineConfig, env: Environment, app_dir: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=app_dir,
+        env=portal_environment(config, env, app_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise DeployError(f"{env.name}: manage.py {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout
+
+
+def start_portal(config: PipelineConfig, env: Environment, app_dir: Path) -> int:
+    """Start gunicorn for env from a release's app folder (stopping what ran before); wait for /healthz."""
+    stop_pid_file(env.pid_file)
+    env.root.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "webportal.wsgi",
+        "--chdir",
+        str(app_dir),
+        "--bind",
+        f"127.0.0.1:{env.port}",
+        "--workers",
+        str(config.workers),
+        "--pid",
+        str(env.pid_file),
+        "--no-control-socket",
+        "--preload",
+        "--timeout",
+        "180",  # a 100,000-row CSV import runs inside its upload request
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+    ]
+    with env.log_file.open("ab") as out:
+        process = subprocess.Popen(
+            command, cwd=app_dir, env=portal_environment(config, env, app_dir), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    wait_for(f"{env.url}/healthz", timeout=60, process=process, log=env.log_file)
+    return process.pid

@@ -1,0 +1,73 @@
+"""Smoke test of a deployed portal over HTTP: health, a real login, the DESIGN.md examples, the served version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+DESIGN_EXAMPLES = (
+    ("Manufactured in 1985 made of steel in fair condition", 1),
+    ("Good condition carbon fiber component manufactured in 2010", 0),
+    ("Steel component manufactured in 1995 in fair condition", 1),
+)
+
+
+class SmokeTestFailed(RuntimeError):
+    """The deployed portal did not behave; the message says which check."""
+
+
+@dataclass
+class SmokeResult:
+    url: str
+    model_version: str
+    app_version: str
+    labels: list[int]
+
+
+def smoke_test(url: str, *, username: str, password: str, expected_version: str | None = None, timeout: float = 10.0) -> SmokeResult:
+    session = requests.Session()
+    try:
+        health = session.get(f"{url}/healthz", timeout=timeout)
+    except requests.RequestException as exc:
+        raise SmokeTestFailed(f"{url}/healthz unreachable: {exc}") from exc
+    body = health.json() if health.headers.get("content-type", "").startswith("application/json") else {}
+    if health.status_code != 200 or not body.get("model_loaded"):
+        raise SmokeTestFailed(
+            f"{url}/healthz: status {health.status_code}, model loaded: {body.get('model_loaded')}, error: {body.get('model_error')}"
+        )
+    if expected_version is not None and str(body.get("model_version")) != str(expected_version):
+        raise SmokeTestFailed(f"{url} serves model version {body.get('model_version')}, expected {expected_version}")
+
+    login_page = session.get(f"{url}/accounts/login/", timeout=timeout)
+    token = session.cookies.get("csrftoken")
+    if login_page.status_code != 200 or not token:
+        raise SmokeTestFailed(f"{url}/accounts/login/ answered {login_page.status_code} without a CSRF cookie")
+    login = session.post(
+        f"{url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{url}/accounts/login/"},
+        timeout=timeout,
+        allow_redirects=False,
+    )
+    if login.status_code != 302 or "sessionid" not in session.cookies:
+        raise SmokeTestFailed(f"login as {username!r} failed (status {login.status_code})")
+
+    texts = [text for text, _ in DESIGN_EXAMPLES]
+    answer = session.post(
+        f"{url}/api/v1/classify",
+        json={"texts": texts},
+        headers={"X-CSRFToken": session.cookies.get("csrftoken", ""), "Referer": f"{url}/"},
+        timeout=timeout,
+    )
+    if answer.status_code != 200:
+        raise SmokeTestFailed(f"POST /api/v1/classify answered {answer.status_code}: {answer.text[:300]}")
+    results = answer.json()["results"]
+    labels = [r["label"] for r in results]
+    expected = [label for _, label in DESIGN_EXAMPLES]
+    if labels != expected:
+        raise SmokeTestFailed(f"the DESIGN.md examples were labelled {labels}, expected {expected}")
+    versions = {str(r["model_version"]) for r in results}
+    if expected_version is not None and versions != {str(expected_version)}:
+        raise SmokeTestFailed(f"classifications came from model version(s) {sorted(versions)}, expected {expected_version}")
+    return SmokeResult(url=url, model_version=str(body.get("model_version")), app_version=str(body.get("app_version", "")), labels=labels)

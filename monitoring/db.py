@@ -1,0 +1,183 @@
+"""The portal's database, seen from monitoring: read the prediction log and feedback, write report rows.
+
+Tables and columns are fixed by docs/contracts.md (owned and migrated by webportal/). Monitoring only
+ever INSERTs into portal_monitoring_report. Works on SQLite (Django's text datetimes) and PostgreSQL
+(psycopg 3), from the same Django-style DATABASE_URL the portal uses.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+PREDICTION = sa.table(
+    "portal_prediction",
+    *(sa.column(c) for c in ("id", "component_id", "text", "probability", "label", "model_name", "model_version", "latency_ms", "source")),
+    sa.column("created_at"),
+)
+FEEDBACK = sa.table(
+    "portal_feedback",
+    *(sa.column(c) for c in ("id", "component_id", "prediction_id", "correct_label", "reviewer_id", "created_at")),
+)
+REPORT = sa.table(
+    "portal_monitoring_report",
+    *(
+        sa.column(c)
+        for c in ("id", "kind", "status", "headline", "model_version", "window_start", "window_end", "rows", "summary", "html_report")
+    ),
+    sa.column("created_at"),
+)
+REQUIRED_TABLES = ("portal_prediction", "portal_feedback", "portal_monitoring_report")
+
+_PG_SCHEMES = {"postgres", "postgresql", "pgsql", "postgresql+psycopg2", "postgresql+psycopg"}
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used: bad URL, unreachable, or not migrated. The message says which."""
+
+
+def normalize_url(url: str) -> str:
+    """Django/dj-database-url style URL -> SQLAlchemy URL (postgres:// -> postgresql+psycopg://)."""
+    url = (url or "").strip()
+    if not url:
+        raise DatabaseError("no database configured: set DATABASE_URL (e.g. sqlite:///db.sqlite3 or postgresql://user@host/db)")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise DatabaseError(f"DATABASE_URL {url!r} is not a URL (expected sqlite:///path or postgresql://...)")
+    if scheme.lower() in _PG_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    if scheme.lower() == "sqlite":
+        return url
+    raise DatabaseError(f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite or postgresql)")
+
+
+def connect(url: str, *, timeout_s: float = 5.0) -> Engine:
+    """An engine that has been checked: reachable, and migrated (the three tables exist)."""
+    sa_url = make_url(normalize_url(url))
+    connect_args: dict = {}
+    if sa_url.get_backend_name() == "sqlite":
+        db = sa_url.database
+        if db and db != ":memory:" and not Path(db).is_file():
+            raise DatabaseError(f"cannot reach the database: SQLite file {db} does not exist (is DATABASE_URL right?)")
+        connect_args["timeout"] = 30
+    else:
+        connect_args["connect_timeout"] = max(1, int(timeout_s))
+    engine = sa.create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True)
+    try:
+        with engine.connect() as conn:
+            names = set(sa.inspect(conn).get_table_names())
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseError(f"cannot reach the database {sa_url.render_as_string(hide_password=True)}: {reason}") from exc
+    missing = [t for t in REQUIRED_TABLES if t not in names]
+    if missing:
+        engine.dispose()
+        raise DatabaseError(f"the database has no table {', '.join(missing)}: run the portal's migrations first (manage.py migrate)")
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def to_db_time(engine: Engine, moment: datetime | None):
+    """UTC datetime -> what the portal's column holds: Django's text on SQLite, an aware datetime on PostgreSQL."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if is_sqlite(engine):
+        # Exactly Django's adapt_datetimefield_value: str(naive UTC), no fraction when microsecond == 0,
+        # so text comparisons against Django-written rows order correctly.
+        return str(moment.replace(tzinfo=None))
+    return moment
+
+
+def _utc_series(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, format="mixed") if len(values) else pd.Series([], dtype="datetime64[ns, UTC]")
+
+
+def read_predictions(
+    engine: Engine, *, since: datetime | None = None, last: int | None = None, columns: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Rows of the prediction log: created at or after `since`, or the `last` N; oldest first."""
+    cols = columns or (
+        "id",
+        "component_id",
+        "text",
+        "probability",
+        "label",
+        "model_name",
+        "model_version",
+        "latency_ms",
+        "source",
+        "created_at",
+    )
+    query = sa.select(*(PREDICTION.c[c] for c in cols))
+    if since is not None:
+        query = query.where(PREDICTION.c.created_at >= to_db_time(engine, since))
+    if last is not None:
+        query = query.order_by(PREDICTION.c.created_at.desc(), PREDICTION.c.id.desc()).limit(int(last))
+    else:
+        query = query.order_by(PREDICTION.c.created_at, PREDICTION.c.id)
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).fetchall(), columns=list(cols))
+    if last is not None:
+        frame = frame.iloc[::-1].reset_index(drop=True)
+    if "created_at" in frame:
+        frame["created_at"] = _utc_series(frame["created_at"])
+    for col in ("probability", "latency_ms"):
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    if "model_version" in frame:
+        frame["model_version"] = frame["model_version"].fillna("").astype(str)
+    return frame
+
+
+def read_feedback(engine: Engine, *, since: datetime | None = None) -> pd.DataFrame:
+    """Reviewers' labels with the prediction they judge (linked by prediction_id; by component otherwise)."""
+    cols = ["id", "component_id", "prediction_id", "correct_label", "created_at"]
+    query = sa.select(*(FEEDBACK.c[c] for c in cols))
+    if since is not None:
+        query = query.where(FEEDBACK.c.created_at >= to_db_time(engine, since))
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).fetchall(), columns=cols)
+    frame["created_at"] = _utc_series(frame["created_at"])
+    return frame
+
+
+def insert_report(
+    engine: Engine,
+    *,
+    kind: str,
+    status: str,
+    headline: str,
+    model_version: str,
+    window_start: datetime | None,
+    window_end: datetime | None,
+    rows: int,
+    summary: dict,
+    html_report: str = "",
+    created_at: datetime | None = None,
+) -> int | None:
+    """Insert one portal_monitoring_report row; returns its id."""
+    values = {
+        "kind": kind,
+        "status": status,
+        "headline": headline,
+        "model_version": model_version or "",
+        "window_start": to_db_time(engine, window_start),
+        "window_end": to_db_time(engine, window_end),
+        "rows": int(rows),
+        "summary": json.dumps(summary, default=str, ensure_ascii=False),
+        "html_report": html_report or "",
+        "created_at": to_db_time(engine, created_at or datetime.now(UTC)),
+    }
+    with engine.begin() as conn:
+        result = conn.execute(sa.insert(REPORT).values(**values).returning(REPORT.c.id))
+        return result.scalar_one()

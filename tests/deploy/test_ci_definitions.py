@@ -1,0 +1,114 @@
+"""The CI definitions (GitHub Actions, Azure Pipelines): they parse, they call only what exists in the repository,
+and both run the same stages: the test suite, then the one runner (`python -m ci run`), publishing the bundle,
+the reports and the images."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.deploy import helpers as h
+
+GITHUB = h.REPO / ".github" / "workflows" / "pipeline.yml"
+AZURE = h.REPO / "azure-pipelines.yml"
+
+
+def load(path):
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), f"{path.name}: not a mapping"
+    return data
+
+
+def github_scripts() -> list[str]:
+    workflow = load(GITHUB)
+    return [step["run"] for job in workflow["jobs"].values() for step in job.get("steps", []) if "run" in step]
+
+
+def azure_scripts() -> list[str]:
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("script", "bash") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(load(AZURE))
+    return found
+
+
+SCRIPTS = {"github": github_scripts, "azure": azure_scripts}
+
+
+def all_calls(which: str) -> h.Calls:
+    merged = h.Calls((), (), (), ())
+    for script in SCRIPTS[which]():
+        calls = h.script_calls(script)
+        merged = h.Calls(*(a + b for a, b in zip(merged.__dict__.values(), calls.__dict__.values(), strict=True)))
+    return merged
+
+
+def test_github_workflow_parses_and_has_the_three_jobs():
+    workflow = load(GITHUB)
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the bare key `on` as True
+    assert {"push", "pull_request", "workflow_dispatch"} <= set(triggers)
+    assert set(workflow["jobs"]) == {"test", "pipeline", "images"}
+    assert workflow["jobs"]["pipeline"]["needs"] == "test"
+    assert "gpu" in str(workflow["jobs"]["pipeline"]["runs-on"]), "the training job can run on a GPU runner"
+
+
+def test_azure_pipeline_parses_and_has_the_three_stages():
+    pipeline = load(AZURE)
+    assert [stage["stage"] for stage in pipeline["stages"]] == ["Test", "Pipeline", "Images"]
+    assert any(p["name"] == "gpuPool" for p in pipeline["parameters"]), "the training pool is a parameter"
+    assert pipeline["stages"][1]["dependsOn"] == "Test"
+
+
+@pytest.mark.parametrize("which", sorted(SCRIPTS))
+def test_every_command_called_exists_in_the_repository(which):
+    problems = h.problems_in_calls(all_calls(which))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("which", sorted(SCRIPTS))
+def test_both_run_the_tests_then_the_same_runner(which):
+    calls = all_calls(which)
+    assert "test" in calls.make_targets
+    assert "ci" in calls.modules
+    text = "\n".join(SCRIPTS[which]())
+    assert "python -m ci run" in text
+    for dockerfile in ("docker/portal.Dockerfile", "docker/mlflow.Dockerfile", "docker/trainer.Dockerfile"):
+        assert dockerfile in calls.files, f"{which}: does not build {dockerfile}"
+    assert "docker-compose.yml" in calls.files
+
+
+@pytest.mark.parametrize("which", sorted(SCRIPTS))
+def test_both_publish_the_bundle_reports_and_images(which):
+    if which == "github":
+        steps = [s for job in load(GITHUB)["jobs"].values() for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
+        names = {s["with"]["name"] for s in steps}
+    else:
+        names = set()
+
+        def walk(node):
+            if isinstance(node, dict):
+                if str(node.get("task", "")).startswith("PublishPipelineArtifact"):
+                    names.add(node["inputs"]["artifact"])
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(load(AZURE))
+    assert {"inference-bundle", "pipeline-reports", "images", "test-reports"} <= names
+
+
+@pytest.mark.parametrize("path", [GITHUB, AZURE], ids=["github", "azure"])
+def test_the_torch_pin_matches_pyproject(path):
+    assert f"TORCH_SPEC: {h.pyproject_pins()['torch'].line}" in path.read_text()

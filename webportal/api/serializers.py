@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from webportal.portal.models import Component, Feedback, Prediction
+from webportal.portal.services import TextError, text_check
+
+
+class StrictTextField(serializers.CharField):
+    """A description: a JSON string (no numbers coerced), not blank, at most MAX_TEXT_CHARS characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", settings.MAX_TEXT_CHARS)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}")
+        value = super().to_internal_value(data)
+        try:
+            return text_check(value)
+        except TextError as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+
+class StrictLabelField(serializers.IntegerField):
+    """0 or 1 as a JSON integer: no strings, floats or booleans coerced."""
+
+    default_error_messages = {"invalid": "must be the integer 0 (compliant) or 1 (non-compliant)"}
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_value=1, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int) or data not in (0, 1):
+            self.fail("invalid")
+        return data
+
+
+class NoExtraFields:
+    def validate(self, attrs):
+        extra = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if extra:
+            raise serializers.ValidationError({name: ["unknown field"] for name in extra})
+        return super().validate(attrs)
+
+
+class ClassifyRequest(NoExtraFields, serializers.Serializer):
+    text = StrictTextField(required=False, help_text=f"One description (at most {settings.MAX_TEXT_CHARS} characters).")
+    texts = serializers.ListField(
+        child=StrictTextField(),
+        required=False,
+        min_length=1,
+        max_length=settings.MAX_BATCH,
+        help_text=f"Up to {settings.MAX_BATCH} descriptions.",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("text" in attrs) == ("texts" in attrs):
+            raise serializers.ValidationError({"text": ["give exactly one of 'text' or 'texts'"]})
+        return attrs
+
+
+class PredictionOut(serializers.ModelSerializer):
+    prediction_id = serializers.IntegerField(source="id")
+    label_name = serializers.CharField(source="get_label_display")
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "prediction_id",
+            "text",
+            "probability",
+            "label",
+            "label_name",
+            "model_name",
+            "model_version",
+            "latency_ms",
+            "source",
+            "created_at",
+        ]
+
+
+def prediction_json(p: Prediction) -> dict:
+    """PredictionOut's representation without a serializer per request (same keys, same types)."""
+    return {
+        "prediction_id": p.id,
+        "text": p.text,
+        "probability": p.probability,
+        "label": p.label,
+        "label_name": p.get_label_display(),
+        "model_name": p.model_name,
+        "model_version": p.model_version,
+        "latency_ms": p.latency_ms,
+        "source": p.source,
+        "created_at": serializers.DateTimeField().to_representation(p.created_at),
+    }
+
+
+class ComponentIn(NoExtraFields, serializers.Serializer):
+    text = StrictTextField()
+
+
+class ComponentOut(serializers.ModelSerializer):
+    label_name = serializers.CharField(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Component
+        fields = ["id", "text", "label", "label_name", "probability", "model_version", "status", "created_by", "created_at", "updated_at"]
+
+
+class FeedbackOut(serializers.ModelSerializer):
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Feedback
+        fields = ["id", "component", "prediction", "correct_label", "comment", "reviewer", "created_at"]
+
+
+class ComponentDetailOut(ComponentOut):
+    predictions = serializers.SerializerMethodField()
+    feedback = FeedbackOut(many=True, read_only=True)
+
+    class Meta(ComponentOut.Meta):
+        fields = [*ComponentOut.Meta.fields, "predictions", "feedback"]
+
+    def get_predictions(self, obj) -> list[dict]:
+        return PredictionOut(obj.predictions.order_by("-created_at", "-id")[:20], many=True).data
+
+
+class FeedbackIn(NoExtraFields, serializers.Serializer):
+    component = serializers.IntegerField(min_value=1)
+    correct_label = StrictLabelField()
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=settings.MAX_TEXT_CHARS, default="")
+
+    def validate_component(self, value):
+        if isinstance(self.initial_data.get("component"), bool | str | float):
+            raise serializers.ValidationError("must be an integer component id")
+        if not Component.objects.filter(pk=value).exists():
+            raise serializers.ValidationError(f"component {value} does not exist")
+        return value

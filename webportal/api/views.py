@@ -1,0 +1,128 @@
+"""REST API v1: the same services as the pages, token or session authentication."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from webportal.api import serializers as s
+from webportal.portal import selectors, services
+from webportal.portal.models import Component, Feedback, Prediction
+
+
+def perms(*codenames: str) -> type[BasePermission]:
+    class HasPerms(BasePermission):
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.is_authenticated and request.user.has_perms(codenames))
+
+    HasPerms.__name__ = "HasPerms_" + "_".join(c.split(".")[-1] for c in codenames)
+    return HasPerms
+
+
+def _object_body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"body": ["must be a JSON object"]})
+    return request.data
+
+
+NO_MODEL = {"error": "no model is loaded: classification is unavailable (operators: see /operations/)"}
+
+
+class ClassifyView(APIView):
+    permission_classes = [IsAuthenticated, perms("portal.add_component")]
+
+    @extend_schema(request=s.ClassifyRequest, responses={200: s.PredictionOut}, summary="Classify one or many descriptions")
+    def post(self, request):
+        body = s.ClassifyRequest(data=_object_body(request))
+        body.is_valid(raise_exception=True)
+        texts = [body.validated_data["text"]] if "text" in body.validated_data else body.validated_data["texts"]
+        try:
+            predictions = services.texts_classify(texts=texts, user=request.user, source=Prediction.Source.API)
+        except services.ModelUnavailable:
+            return Response(NO_MODEL, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        out = [s.prediction_json(p) for p in predictions]  # hand-built: the hot path (see s.PredictionOut for the schema)
+        return Response(out[0] if "text" in body.validated_data else {"results": out})
+
+
+class ComponentListView(generics.ListAPIView):
+    serializer_class = s.ComponentOut
+
+    def get_permissions(self):
+        codename = "portal.add_component" if self.request.method == "POST" else "portal.view_component"
+        return [IsAuthenticated(), perms(codename)()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter(n, str, required=False) for n in ("q", "label", "status", "created_by")],
+        summary="List and search the inventory",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        p = self.request.query_params
+        return selectors.component_list(
+            q=p.get("q", ""), label=p.get("label", ""), status=p.get("status", ""), created_by=p.get("created_by", "")
+        )
+
+    @extend_schema(request=s.ComponentIn, responses={201: s.ComponentOut}, summary="Add a component (classified, or pending with no model)")
+    def post(self, request):
+        body = s.ComponentIn(data=_object_body(request))
+        body.is_valid(raise_exception=True)
+        component = services.component_create(text=body.validated_data["text"], user=request.user, source=Prediction.Source.API)
+        return Response(s.ComponentOut(component).data, status=status.HTTP_201_CREATED)
+
+
+class ComponentDetailView(APIView):
+    def get_permissions(self):
+        codename = "portal.change_component" if self.request.method == "PATCH" else "portal.view_component"
+        return [IsAuthenticated(), perms(codename)()]
+
+    def _get(self, pk: int) -> Component:
+        try:
+            return selectors.component_get(pk=pk)
+        except Component.DoesNotExist as exc:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound(f"component {pk} does not exist") from exc
+
+    @extend_schema(responses=s.ComponentDetailOut, summary="A component with its predictions and feedback")
+    def get(self, request, pk: int):
+        return Response(s.ComponentDetailOut(self._get(pk)).data)
+
+    @extend_schema(request=s.ComponentIn, responses=s.ComponentOut, summary="Edit a description (re-classified, history kept)")
+    def patch(self, request, pk: int):
+        component = self._get(pk)
+        body = s.ComponentIn(data=_object_body(request))
+        body.is_valid(raise_exception=True)
+        component = services.component_update_text(
+            component=component, text=body.validated_data["text"], user=request.user, source=Prediction.Source.API
+        )
+        return Response(s.ComponentOut(component).data)
+
+
+class FeedbackView(generics.ListAPIView):
+    serializer_class = s.FeedbackOut
+
+    def get_permissions(self):
+        codename = "portal.add_feedback" if self.request.method == "POST" else "portal.view_feedback"
+        return [IsAuthenticated(), perms(codename)()]
+
+    def get_queryset(self):
+        return Feedback.objects.select_related("reviewer").order_by("-created_at", "-id")
+
+    @extend_schema(request=s.FeedbackIn, responses={201: s.FeedbackOut}, summary="Confirm or correct a component's label")
+    def post(self, request):
+        body = s.FeedbackIn(data=_object_body(request))
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        feedback = services.feedback_create(
+            component=Component.objects.get(pk=data["component"]),
+            correct_label=data["correct_label"],
+            comment=data["comment"],
+            reviewer=request.user,
+        )
+        return Response(s.FeedbackOut(feedback).data, status=status.HTTP_201_CREATED)

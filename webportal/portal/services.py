@@ -1,0 +1,421 @@
+"""Writes: classification, components, edits, feedback, CSV import, model reload.
+
+Views (HTML and API) call these and nothing else writes the portal's tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from webportal.portal import serving
+from webportal.portal.models import Component, ComponentRevision, Feedback, ImportBatch, Label, Prediction
+
+log = logging.getLogger("webportal.services")
+
+
+class TextError(ValueError):
+    """A description the portal refuses; `field` names the input."""
+
+    def __init__(self, message: str, *, field: str = "text"):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def text_check(text: object, *, field: str = "text") -> str:
+    """Return the text unchanged when acceptable; raise TextError naming the field otherwise."""
+    if not isinstance(text, str):
+        raise TextError(f"must be a string, not {type(text).__name__}", field=field)
+    if not text.strip():
+        raise TextError("must not be empty or whitespace only", field=field)
+    if len(text) > settings.MAX_TEXT_CHARS:
+        raise TextError(f"must be at most {settings.MAX_TEXT_CHARS} characters (got {len(text)})", field=field)
+    if "\x00" in text:
+        raise TextError("must not contain NUL characters", field=field)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TextError("is not valid Unicode (lone surrogate)", field=field) from exc
+    return text
+
+
+# ---------------------------------------------------------------- the model
+
+
+def model_current() -> serving.ServedModel | None:
+    """The served model; picks up a changed bundle (poll) and then labels what was left pending."""
+    holder = serving.get_holder()
+    if holder.poll():
+        component_classify_pending()
+    return holder.current
+
+
+def model_reload() -> bool:
+    """Reload the configured bundle now. True when a new model is served; the old one stays on failure."""
+    swapped = serving.get_holder().load(force=True)
+    if swapped:
+        component_classify_pending()
+    return swapped
+
+
+def portal_startup() -> None:
+    """Called once per process (wsgi): load the model and label anything stored while none was served."""
+    holder = serving.get_holder()
+    if holder.configured and holder.load(force=True):
+        try:
+            component_classify_pending()
+        except Exception as exc:  # the database may not be migrated yet; serving must still start
+            log.warning("could not label pending components at start-up: %s", exc)
+        finally:
+            connections.close_all()  # never hand an open connection to forked workers (gunicorn --preload)
+
+
+@dataclass(frozen=True)
+class Scored:
+    probabilities: np.ndarray
+    labels: np.ndarray
+    latency_ms: float  # per text
+    model: serving.ServedModel
+
+
+def _score(served: serving.ServedModel, texts: Sequence[str]) -> Scored:
+    started = time.perf_counter()
+    probs = served.predict_proba(list(texts))
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    labels = (probs >= served.predictor.threshold).astype(int)
+    return Scored(probs, labels, elapsed_ms / max(1, len(texts)), served)
+
+
+def _predictions(scored: Scored, texts: Sequence[str], *, user, source: str, components: Sequence[Component | None]) -> list[Prediction]:
+    served = scored.model
+    return [
+        Prediction(
+            component=component,
+            text=text,
+            probability=float(p),
+            label=int(y),
+            model_name=served.name,
+            model_version=served.version,
+            latency_ms=scored.latency_ms,
+            user=user if user and user.is_authenticated else None,
+            source=source,
+        )
+        for text, p, y, component in zip(texts, scored.probabilities, scored.labels, components, strict=True)
+    ]
+
+
+class ModelUnavailable(RuntimeError):
+    """No model is loaded; callers store descriptions as pending instead."""
+
+
+def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.Source.API) -> list[Prediction]:
+    """Classify texts that are not inventory components and log one prediction per text."""
+    for i, text in enumerate(texts):
+        text_check(text, field="text" if len(texts) == 1 else f"texts[{i}]")
+    served = model_current()
+    if served is None:
+        raise ModelUnavailable("no model is loaded")
+    scored = _score(served, texts)
+    rows = _predictions(scored, texts, user=user, source=source, components=[None] * len(texts))
+    # The API's hot path: one multi-row INSERT ... RETURNING in autocommit, without the ORM's per-row work.
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    columns = [
+        "component_id",
+        "text",
+        "probability",
+        "label",
+        "model_name",
+        "model_version",
+        "latency_ms",
+        "user_id",
+        "source",
+        "created_at",
+    ]
+    values = [(None, r.text, r.probability, r.label, r.model_name, r.model_version, r.latency_ms, r.user_id, r.source, stamp) for r in rows]
+    for row, pk in zip(rows, _insert_many(Prediction, columns, values, returning=True), strict=True):
+        row.pk, row.created_at = pk, now
+        row._state.adding = False
+    return rows
+
+
+def _apply(component: Component, scored: Scored, i: int) -> None:
+    component.label = int(scored.labels[i])
+    component.probability = float(scored.probabilities[i])
+    component.model_version = scored.model.version
+    component.status = Component.Status.CLASSIFIED
+
+
+@transaction.atomic
+def component_create(*, text: str, user=None, source: str = Prediction.Source.FORM) -> Component:
+    """Store a description; classify it when a model is served, else keep it pending (nothing is lost)."""
+    text_check(text)
+    component = Component(text=text, created_by=user if user and user.is_authenticated else None)
+    served = model_current()
+    scored = _score(served, [text]) if served else None
+    if scored:
+        _apply(component, scored, 0)
+    component.save()
+    if scored:
+        Prediction.objects.bulk_create(_predictions(scored, [text], user=user, source=source, components=[component]))
+    return component
+
+
+@transaction.atomic
+def component_update_text(*, component: Component, text: str, user=None, source: str = Prediction.Source.FORM) -> Component:
+    """Edit a description: keep the old text in the history, re-classify (or mark pending)."""
+    text_check(text)
+    if text == component.text:
+        return component
+    ComponentRevision.objects.create(component=component, old_text=component.text, new_text=text, edited_by=user)
+    component.text = text
+    served = model_current()
+    scored = _score(served, [text]) if served else None
+    if scored:
+        _apply(component, scored, 0)
+    else:
+        component.label = component.probability = None
+        component.model_version = ""
+        component.status = Component.Status.PENDING
+    component.save()
+    if scored:
+        Prediction.objects.bulk_create(_predictions(scored, [text], user=user, source=source, components=[component]))
+    return component
+
+
+def component_classify_pending(*, batch_size: int = 1000) -> int:
+    """Label components stored while no model was served. Safe to run in several workers at once."""
+    served = serving.get_holder().current
+    if served is None:
+        return 0
+    done = 0
+    while True:
+        batch = list(Component.objects.filter(status=Component.Status.PENDING).order_by("id")[:batch_size])
+        if not batch:
+            return done
+        scored = _score(served, [c.text for c in batch])
+        claimed: list[Component] = []
+        with transaction.atomic():
+            for i, component in enumerate(batch):
+                updated = Component.objects.filter(pk=component.pk, status=Component.Status.PENDING).update(
+                    label=int(scored.labels[i]),
+                    probability=float(scored.probabilities[i]),
+                    model_version=served.version,
+                    status=Component.Status.CLASSIFIED,
+                    updated_at=timezone.now(),
+                )
+                if updated:
+                    claimed.append(component)
+            index = {c.pk: i for i, c in enumerate(batch)}
+            rows = [
+                Prediction(
+                    component=c,
+                    text=c.text,
+                    probability=float(scored.probabilities[index[c.pk]]),
+                    label=int(scored.labels[index[c.pk]]),
+                    model_name=served.name,
+                    model_version=served.version,
+                    latency_ms=scored.latency_ms,
+                    user=c.created_by,
+                    source=Prediction.Source.FORM,  # deferred labelling is logged as a form classification
+                )
+                for c in claimed
+            ]
+            Prediction.objects.bulk_create(rows)
+        done += len(claimed)
+
+
+def feedback_create(*, component: Component, correct_label: int, comment: str = "", reviewer=None) -> Feedback:
+    """Record a reviewer's ground truth against the component's latest prediction (if any)."""
+    if correct_label not in (Label.COMPLIANT, Label.NON_COMPLIANT):
+        raise TextError("must be 0 (compliant) or 1 (non-compliant)", field="correct_label")
+    if not isinstance(comment, str) or len(comment) > settings.MAX_TEXT_CHARS:
+        raise TextError(f"must be a string of at most {settings.MAX_TEXT_CHARS} characters", field="comment")
+    if "\x00" in comment:
+        raise TextError("must not contain NUL characters", field="comment")
+    prediction = component.predictions.order_by("-created_at", "-id").first()
+    return Feedback.objects.create(
+        component=component, prediction=prediction, correct_label=int(correct_label), comment=comment, reviewer=reviewer
+    )
+
+
+# ---------------------------------------------------------------- CSV import
+
+
+class ImportFileError(ValueError):
+    """The whole file is unusable (no text column, too big); nothing was imported."""
+
+
+def _decode_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str] | None, str | None]]]:
+    """Parse CSV bytes into (header, [(row number, fields or None, error or None)]). Header is row 1."""
+    if b"\x00" in data:
+        raise ImportFileError("the file contains NUL bytes: it looks binary, not a CSV")
+    text = data.decode("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise ImportFileError("the file is empty") from exc
+    except csv.Error as exc:
+        raise ImportFileError(f"the header row is not valid CSV: {exc}") from exc
+    header = [h.strip().lower() for h in header]
+    rows: list[tuple[int, list[str] | None, str | None]] = []
+    number = 1
+    while True:
+        number += 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append((number, None, f"not valid CSV: {exc}"))
+            break
+        rows.append((number, fields, None))
+    return header, rows
+
+
+def _row_problem(fields: list[str], width: int, text_col: int) -> str | None:
+    if len(fields) != width:
+        return f"expected {width} fields, found {len(fields)}"
+    text = fields[text_col]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text is not valid UTF-8"
+    try:
+        text_check(text)
+    except TextError as exc:
+        return f"text {exc.message}"
+    return None
+
+
+def components_import_csv(*, data: bytes, user=None, filename: str = "", key: str = "") -> ImportBatch:
+    """Import descriptions from CSV (a `text` column; others ignored). Good rows land and are classified
+    (or stored pending with no model); bad rows are listed with their row numbers. Progress is committed
+    per chunk so another request can show it."""
+    batch = ImportBatch.objects.create(key=key or uuid.uuid4().hex, filename=filename[:255], created_by=user)
+    try:
+        if len(data) > settings.IMPORT_MAX_BYTES:
+            raise ImportFileError(f"the file is {len(data)} bytes; the limit is {settings.IMPORT_MAX_BYTES}")
+        header, rows = _decode_rows(data)
+        if "text" not in header:
+            raise ImportFileError(f"no 'text' column in the header (found: {', '.join(header) or 'nothing'})")
+        rows = [r for r in rows if not (r[1] is not None and len(r[1]) == 0)]  # blank lines are not rows
+        if len(rows) > settings.IMPORT_MAX_ROWS:
+            raise ImportFileError(f"the file has {len(rows)} rows; the limit is {settings.IMPORT_MAX_ROWS}")
+    except ImportFileError as exc:
+        batch.status = ImportBatch.Status.FAILED
+        batch.message = str(exc)
+        batch.finished_at = timezone.now()
+        batch.save()
+        return batch
+
+    text_col, width = header.index("text"), len(header)
+    batch.total_rows = len(rows)
+    batch.save(update_fields=["total_rows"])
+    errors: list[dict] = []
+    chunk_rows = settings.IMPORT_CHUNK_ROWS
+    owner = user if user and user.is_authenticated else None
+    for start in range(0, len(rows), chunk_rows):
+        good: list[str] = []
+        for number, fields, problem in rows[start : start + chunk_rows]:
+            problem = problem or _row_problem(fields, width, text_col)
+            if problem:
+                errors.append({"row": number, "error": problem})
+            else:
+                good.append(fields[text_col])
+        served = model_current()
+        scored = _score(served, good) if served and good else None
+        with transaction.atomic():
+            component_ids = _insert_components(good, scored, owner)
+            if scored:
+                _insert_predictions(good, scored, owner, component_ids, source=Prediction.Source.IMPORT)
+            batch.processed_rows = min(len(rows), start + chunk_rows)
+            batch.imported_rows += len(component_ids)
+            batch.error_rows = len(errors)
+            batch.save(update_fields=["processed_rows", "imported_rows", "error_rows"])
+    batch.errors = json.dumps(errors)
+    batch.status = ImportBatch.Status.DONE
+    batch.finished_at = timezone.now()
+    batch.message = f"{batch.imported_rows} imported, {batch.error_rows} rejected of {batch.total_rows} rows"
+    batch.save()
+    return batch
+
+
+def _insert_many(model, columns: list[str], rows: list[tuple], *, returning: bool = False, chunk: int = 500) -> list[int]:
+    """Multi-row INSERT (... RETURNING id) without building model instances: the bulk import's hot path.
+    Relies on RETURNING giving ids in insertion order, as Django's own bulk_create does on SQLite/PostgreSQL."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            sql = f"INSERT INTO {table} ({cols}) VALUES {', '.join([row_sql] * len(part))}"
+            params = [value for row in part for value in row]
+            if returning:
+                cursor.execute(sql + " RETURNING id", params)
+                ids.extend(r[0] for r in cursor.fetchall())
+            else:
+                cursor.execute(sql, params)
+    return ids
+
+
+def _insert_components(texts: list[str], scored: Scored | None, owner) -> list[int]:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    owner_id = owner.pk if owner else None
+    if scored:
+        version, status = scored.model.version, Component.Status.CLASSIFIED
+        rows = [
+            (t, int(y), float(p), version, status, owner_id, now, now)
+            for t, y, p in zip(texts, scored.labels.tolist(), scored.probabilities.tolist(), strict=True)
+        ]
+    else:
+        rows = [(t, None, None, "", Component.Status.PENDING, owner_id, now, now) for t in texts]
+    columns = ["text", "label", "probability", "model_version", "status", "created_by_id", "created_at", "updated_at"]
+    return _insert_many(Component, columns, rows, returning=True)
+
+
+def _insert_predictions(texts: list[str], scored: Scored, owner, component_ids: list[int], *, source: str) -> None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    owner_id = owner.pk if owner else None
+    served = scored.model
+    rows = [
+        (cid, t, float(p), int(y), served.name, served.version, scored.latency_ms, owner_id, source, now)
+        for cid, t, p, y in zip(component_ids, texts, scored.probabilities.tolist(), scored.labels.tolist(), strict=True)
+    ]
+    columns = [
+        "component_id",
+        "text",
+        "probability",
+        "label",
+        "model_name",
+        "model_version",
+        "latency_ms",
+        "user_id",
+        "source",
+        "created_at",
+    ]
+    _insert_many(Prediction, columns, rows)
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formulas in exported cells (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text

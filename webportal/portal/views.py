@@ -1,0 +1,293 @@
+"""HTML pages. Thin: parse input, call a service or selector, render."""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webportal.portal import charts, metrics, selectors, services, serving
+from webportal.portal.forms import DescriptionForm, FeedbackForm, FilterForm, ImportForm
+from webportal.portal.models import Component, MonitoringReport, Prediction
+from webportal.version import APP_VERSION
+
+
+def home(request):
+    user = request.user
+    if user.has_perm("portal.add_component"):
+        return redirect("portal:classify")
+    if user.has_perm("portal.view_component"):
+        return redirect("portal:components")
+    if user.has_perm("portal.view_operations"):
+        return redirect("portal:operations")
+    return render(request, "portal/no_role.html", status=403)
+
+
+@permission_required("portal.add_component", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def classify(request):
+    form = DescriptionForm(request.POST or None)
+    component = None
+    if request.method == "POST" and form.is_valid():
+        component = services.component_create(text=form.cleaned_data["text"], user=request.user, source=Prediction.Source.FORM)
+        form = DescriptionForm()
+    recent = Component.objects.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
+    return render(request, "portal/classify.html", {"form": form, "component": component, "recent": recent})
+
+
+@permission_required("portal.view_component", raise_exception=True)
+@require_GET
+def components(request):
+    filters = FilterForm(request.GET or None)
+    data = filters.cleaned_data if filters.is_valid() else {}
+    qs = selectors.component_list(**{k: v for k, v in data.items() if v})
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/components.html",
+        {"filters": filters, "page": page, "query": query.urlencode(), "users": selectors.user_choices()},
+    )
+
+
+@permission_required("portal.view_component", raise_exception=True)
+@require_GET
+def component_detail(request, pk: int):
+    component = get_object_or_404(Component.objects.select_related("created_by"), pk=pk)
+    return render(
+        request,
+        "portal/component_detail.html",
+        {
+            "component": component,
+            "history": selectors.component_history(component=component),
+            "edit_form": DescriptionForm(initial={"text": component.text}),
+            "feedback_form": FeedbackForm(),
+        },
+    )
+
+
+@permission_required("portal.change_component", raise_exception=True)
+@require_POST
+def component_edit(request, pk: int):
+    component = get_object_or_404(Component, pk=pk)
+    form = DescriptionForm(request.POST)
+    if form.is_valid():
+        services.component_update_text(component=component, text=form.cleaned_data["text"], user=request.user)
+        messages.success(
+            request,
+            "Description updated and re-classified."
+            if component.status == "classified"
+            else "Description updated; pending classification.",
+        )
+    else:
+        messages.error(request, " ".join(form.errors.get("text", ["Invalid description."])))
+    return redirect("portal:component", pk=pk)
+
+
+@permission_required("portal.add_feedback", raise_exception=True)
+@require_POST
+def component_feedback(request, pk: int):
+    component = get_object_or_404(Component, pk=pk)
+    form = FeedbackForm(request.POST)
+    if form.is_valid():
+        services.feedback_create(
+            component=component,
+            correct_label=form.cleaned_data["correct_label"],
+            comment=form.cleaned_data["comment"],
+            reviewer=request.user,
+        )
+        messages.success(request, "Thank you: the label review is recorded.")
+    else:
+        messages.error(request, "Choose the correct label.")
+    return redirect("portal:component", pk=pk)
+
+
+@permission_required("portal.import_component", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def component_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    batch = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_048_576} MB.")
+        else:
+            batch = services.components_import_csv(
+                data=upload.read(), user=request.user, filename=upload.name, key=form.cleaned_data["key"]
+            )
+    return render(request, "portal/import.html", {"form": form, "batch": batch})
+
+
+@permission_required("portal.import_component", raise_exception=True)
+@require_GET
+def component_import_progress(request):
+    batch = selectors.import_batch_get(key=request.GET.get("key", ""))
+    if batch is None or batch.created_by_id != request.user.pk:
+        return JsonResponse({"status": "unknown"})
+    return JsonResponse(
+        {
+            "status": batch.status,
+            "total": batch.total_rows,
+            "processed": batch.processed_rows,
+            "imported": batch.imported_rows,
+            "errors": batch.error_rows,
+        }
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@permission_required("portal.export_component", raise_exception=True)
+@require_GET
+def component_export(request):
+    filters = FilterForm(request.GET or None)
+    data = filters.cleaned_data if filters.is_valid() else {}
+    qs = selectors.component_list(**{k: v for k, v in data.items() if v})
+    writer = csv.writer(_Echo())
+    header = ["id", "text", "label", "label_name", "probability", "model_version", "status", "created_by", "created_at"]
+
+    def rows():
+        yield writer.writerow(header)
+        for c in qs.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    c.pk,
+                    services.csv_safe(c.text),
+                    "" if c.label is None else c.label,
+                    c.label_name,
+                    "" if c.probability is None else f"{c.probability:.6f}",
+                    c.model_version,
+                    c.status,
+                    c.created_by.username if c.created_by else "",
+                    c.created_at.isoformat(),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="components.csv"'
+    return response
+
+
+@permission_required("portal.view_operations", raise_exception=True)
+@require_GET
+def operations(request):
+    reports = selectors.monitoring_reports()
+    trends = selectors.monitoring_trends(reports=reports)
+    mix = selectors.label_mix_by_day()
+    return render(
+        request,
+        "portal/operations.html",
+        {
+            "status": serving.get_holder().status(),
+            "counts": selectors.prediction_counts(),
+            "latency": selectors.prediction_latency(),
+            "mix": mix,
+            "mix_chart": charts.bar_chart([(r["day"].isoformat(), r["share"]) for r in mix], title="non-compliant share per day"),
+            "accuracy": selectors.feedback_accuracy_by_version(),
+            "reports": reports,
+            "trend_charts": [charts.line_chart(points, title=name) for name, points in trends.items()],
+        },
+    )
+
+
+@permission_required("portal.reload_model", raise_exception=True)
+@require_POST
+def model_reload(request):
+    if services.model_reload():
+        status = serving.get_holder().status()
+        messages.success(request, f"Model reloaded: now serving {status.name} version {status.version}.")
+    else:
+        status = serving.get_holder().status()
+        if status.loaded:
+            messages.error(request, f"Reload failed: still serving version {status.version}. {status.last_error}")
+        else:
+            messages.error(request, f"Reload failed: no model is served. {status.last_error}")
+    return redirect("portal:operations")
+
+
+@permission_required("portal.view_operations", raise_exception=True)
+@require_GET
+def report_html(request, pk: int):
+    report = get_object_or_404(MonitoringReport, pk=pk)
+    path = selectors.report_file(report=report)
+    if path is None or path.suffix.lower() not in (".html", ".htm"):
+        raise Http404("report file not available")
+    response = FileResponse(path.open("rb"), content_type="text/html; charset=utf-8")
+    # The report is Evidently's self-contained HTML: isolate it from the portal's origin.
+    response["Content-Security-Policy"] = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:"
+    response["X-Frame-Options"] = "DENY"
+    return response
+
+
+# ---------------------------------------------------------------- probes
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    status = serving.get_holder().status()
+    db_ok = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        db_ok = False
+    body = {
+        "status": "ok" if (status.loaded and db_ok) else "degraded",
+        "model_loaded": status.loaded,
+        "model_name": status.name,
+        "model_version": status.version,
+        "model_loaded_at": status.loaded_at.isoformat() if status.loaded_at else None,
+        "model_stale": status.stale,
+        "model_error": status.last_error,
+        "database": "ok" if db_ok else "unreachable",
+        "app_version": APP_VERSION,
+        "environment": settings.PORTAL_ENVIRONMENT,
+    }
+    return JsonResponse(body, status=200 if db_ok else 503)
+
+
+@login_not_required
+@require_GET
+def metrics_view(request):
+    token = settings.METRICS_TOKEN
+    bearer = request.headers.get("Authorization", "")
+    is_operator = request.user.is_authenticated and request.user.has_perm("portal.view_operations")
+    if not is_operator and not (token and bearer == f"Bearer {token}"):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('login')}?next={request.path}") if not bearer else HttpResponse(status=401)
+        raise PermissionDenied
+    by_label = {
+        ("non-compliant" if row["label"] == 1 else "compliant"): row["n"]
+        for row in Prediction.objects.values("label").annotate(n=Count("id"))
+    }
+    by_source = {row["source"]: row["n"] for row in Prediction.objects.values("source").annotate(n=Count("id"))}
+    status = serving.get_holder().status()
+    text = metrics.render(
+        predictions_by_label=by_label,
+        predictions_by_source=by_source,
+        model={"name": status.name, "version": status.version, "loaded": status.loaded, "failures": status.failures},
+    )
+    return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@login_not_required
+def noop(request):
+    """Benchmark baseline (bench/portal.py): the cheapest Django response, same middleware stack."""
+    if not settings.BENCH_NOOP:
+        raise Http404()
+    return HttpResponse(b"ok", content_type="text/plain")

@@ -80,6 +80,9 @@ class PipelineConfig:
     actor: str | None = None
     portal_env: dict = field(default_factory=dict)  # extra environment for the portal processes
     app_source: Path = PROJECT_ROOT  # where the deployed app code (manage.py, webportal/, ml/) is copied from
+    # "local": gunicorn portals started here (staging, then production); "compose": the bundle goes to the
+    # shared MODEL_DIR that the compose portal replicas poll, and PORTAL_URL is smoke-tested.
+    target: str = field(default_factory=lambda: os.environ.get("PIPELINE_DEPLOY_TARGET", "local"))
 
     @property
     def pipeline_dir(self) -> Path:
@@ -91,7 +94,23 @@ class PipelineConfig:
 
     @property
     def resolved_tracking_uri(self) -> str:
-        return self.tracking_uri or os.environ.get("PIPELINE_TRACKING_URI") or self.local_tracking_uri
+        if self.tracking_uri or os.environ.get("PIPELINE_TRACKING_URI"):
+            return self.tracking_uri or os.environ["PIPELINE_TRACKING_URI"]
+        if self.target == "compose":
+            return os.environ.get("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+        return self.local_tracking_uri
+
+    @property
+    def starts_local_mlflow(self) -> bool:
+        return self.resolved_tracking_uri == self.local_tracking_uri
+
+    @property
+    def compose_model_dir(self) -> Path:
+        return Path(os.environ.get("MODEL_DIR", "/models/current"))
+
+    @property
+    def compose_portal_url(self) -> str:
+        return os.environ.get("PORTAL_URL", "http://portal:8000")
 
     def environments(self) -> list[Environment]:
         return [

@@ -8,6 +8,7 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from ci import stages
 from ci.approval import auto_approve, request_approval, wait_for_approval
@@ -103,7 +104,7 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, only:
     out = {**previous}
     envs = {e.name: e for e in config.environments()}
 
-    if config.tracking_uri is None and not _env_tracking():
+    if config.starts_local_mlflow:
         from ci.processes import ensure_mlflow
 
         ensure_mlflow(config)
@@ -156,7 +157,7 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, only:
             elif name == "deploy":
                 run_stage("deploy", lambda: _deploy_all(config, envs, out["package"], pipeline_id, log))
             elif name == "smoke":
-                run_stage("smoke", lambda: stages.stage_smoke(config, envs["production"], model_version=out["package"]["model_version"]))
+                run_stage("smoke", lambda: _smoke_production(config, envs, out["package"]["model_version"]))
         result.status = "succeeded"
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
@@ -178,14 +179,23 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, only:
     return result
 
 
-def _env_tracking() -> bool:
-    import os
+def _smoke_production(config: PipelineConfig, envs: dict, model_version: str) -> dict:
+    if config.target == "compose":
+        from ci.smoke import smoke_test
 
-    return bool(os.environ.get("PIPELINE_TRACKING_URI"))
+        result = smoke_test(config.compose_portal_url, username="tech", password=config.password(), expected_version=model_version)
+        return {"environment": "compose", "model_version": result.model_version, "app_version": result.app_version, "labels": result.labels}
+    return stages.stage_smoke(config, envs["production"], model_version=model_version)
 
 
 def _deploy_all(config: PipelineConfig, envs: dict, package: dict, pipeline_id: str, log) -> dict:
     """Staging first, its smoke test, then approval (manual or automatic), then production."""
+    if config.target == "compose":
+        from ci.compose import deploy_compose
+
+        deployed = deploy_compose(bundle=Path(package["bundle"]), model_dir=config.compose_model_dir, portal_url=config.compose_portal_url)
+        log(f"  compose: bundle v{deployed['model_version']} written to {config.compose_model_dir}, served at {deployed['url']}")
+        return {"production": deployed, "model_version": deployed["model_version"], "app_version": package["app_version"]}
     staging = stages.stage_deploy(config, envs["staging"], bundle=package["bundle"], pipeline_id=pipeline_id)
     log(f"  staging deployed at {staging['url']} (model v{staging['model_version']}, restarted: {staging['restarted']})")
     staging_smoke = stages.stage_smoke(config, envs["staging"], model_version=package["model_version"])
@@ -216,6 +226,16 @@ def _roll_back(config: PipelineConfig, envs: dict, out: dict, tracking_uri: str,
     from ci.deploy import rollback
 
     report = {}
+    if config.target == "compose":
+        from ci.compose import rollback_compose
+
+        try:
+            report["compose"] = (
+                rollback_compose(model_dir=config.compose_model_dir, portal_url=config.compose_portal_url) or "nothing to roll back to"
+            )
+        except Exception as exc:
+            report["compose"] = f"rollback failed: {exc}"
+        envs = {}
     for env in envs.values():
         try:
             restored = rollback(config, env)

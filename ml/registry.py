@@ -93,17 +93,10 @@ def get_client(tracking_uri: str | None = None):
 @contextlib.contextmanager
 def tracking(tracking_uri: str | None) -> Iterator[str]:
     """Point mlflow's fluent API (load_model, download_artifacts) at one server for the duration."""
-    import mlflow
+    from ml.tracking import use_tracking
 
-    uri = resolve_tracking_uri(tracking_uri)
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
+    with use_tracking(resolve_tracking_uri(tracking_uri)) as uri:
         yield uri
-    finally:
-        mlflow.set_tracking_uri(before[0])
-        mlflow.set_registry_uri(before[1])
 
 
 def is_connection_error(exc: BaseException) -> bool:

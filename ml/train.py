@@ -26,6 +26,7 @@ from ml.tracking import (
     ensure_experiment,
     git_commit,
     quiet_mlflow_environment,
+    use_tracking,
 )
 
 DEFAULT_EPOCHS = {"cnn": 3, "baseline": 8}
@@ -96,7 +97,14 @@ def _write_bundle(out: Path, *, onnx_tmp: Path, spec, card: dict, reference: pd.
 
 
 def train(config: TrainConfig) -> TrainResult:
+    """Train, evaluate, export and log one model; MLflow's global URIs are left as they were."""
     quiet_mlflow_environment()
+    tracking_uri = config.tracking_uri or default_tracking_uri()
+    with use_tracking(tracking_uri):
+        return _train(config, tracking_uri)
+
+
+def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
     import mlflow
     import onnx
     import torch
@@ -118,8 +126,6 @@ def train(config: TrainConfig) -> TrainResult:
     train_ids, val_ids, test_ids = (encode_batch(d["text"].tolist(), spec) for d in (train_df, val_df, test_df))
     y_train, y_val, y_test = (d["label"].to_numpy().astype(np.float32) for d in (train_df, val_df, test_df))
 
-    tracking_uri = config.tracking_uri or default_tracking_uri()
-    mlflow.set_tracking_uri(tracking_uri)
     experiment_id = ensure_experiment(config.experiment, tracking_uri)
     commit = git_commit()
     epochs = config.resolved_epochs

@@ -73,16 +73,19 @@ def test_both_flavors_load_back_and_agree(trained_run, trained_bundle):
     import onnxruntime as ort
     import torch
 
-    logged = mlflow.search_logged_models(experiment_ids=[trained_run.experiment_id], output_format="list")
-    by_name = {m.name: m for m in logged if m.source_run_id == trained_run.run_id}
-    assert set(by_name) == {"pytorch_model", "onnx_model"}
+    from ml.tracking import use_tracking
+
     predictor = Predictor.from_bundle(trained_bundle)
     ids = predictor.encode(["steel gear made in 1990 good condition"] * 5 + ["carbon fiber bracket 2012 new"] * 2)
-    model = mlflow.pytorch.load_model(by_name["pytorch_model"].model_uri)
+    with use_tracking(trained_run.tracking_uri):
+        logged = mlflow.search_logged_models(experiment_ids=[trained_run.experiment_id], output_format="list")
+        by_name = {m.name: m for m in logged if m.source_run_id == trained_run.run_id}
+        assert set(by_name) == {"pytorch_model", "onnx_model"}
+        model = mlflow.pytorch.load_model(by_name["pytorch_model"].model_uri)
+        onnx_model = mlflow.onnx.load_model(by_name["onnx_model"].model_uri)
     with torch.no_grad():
         torch_probs = model(torch.as_tensor(ids)).numpy()
     assert torch_probs.shape == (7,)  # not pinned to an example's batch size
-    onnx_model = mlflow.onnx.load_model(by_name["onnx_model"].model_uri)
     session = ort.InferenceSession(onnx_model.SerializeToString())
     (onnx_probs,) = session.run(["probability"], {"token_ids": ids})
     np.testing.assert_allclose(torch_probs, onnx_probs, atol=1e-5)

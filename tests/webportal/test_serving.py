@@ -191,17 +191,19 @@ def test_resolve_champion_through_real_mlflow_server(mlflow_server, portal_bundl
     import mlflow
     from mlflow import MlflowClient
 
+    from ml.tracking import use_tracking
+
     url, _ = mlflow_server
-    mlflow.set_tracking_uri(url)
-    mlflow.set_experiment("portal-test")  # created by the server: artifacts go through its proxied store
-    client = MlflowClient(url)
+    client = MlflowClient(url, registry_uri=url)
     name = "portal-test-model"  # not the trained run's registry entries, if the database came from there
-    client.create_registered_model(name)
     versions = []
-    for bundle in (portal_bundle, second_bundle):
-        with mlflow.start_run() as run:
-            mlflow.log_artifacts(str(bundle), artifact_path="bundle")
-        versions.append(client.create_model_version(name, source=f"runs:/{run.info.run_id}/bundle", run_id=run.info.run_id))
+    with use_tracking(url):  # leaves MLflow's global URIs as they were for later tests
+        mlflow.set_experiment("portal-test")  # created by the server: artifacts go through its proxied store
+        client.create_registered_model(name)
+        for bundle in (portal_bundle, second_bundle):
+            with mlflow.start_run() as run:
+                mlflow.log_artifacts(str(bundle), artifact_path="bundle")
+            versions.append(client.create_model_version(name, source=f"runs:/{run.info.run_id}/bundle", run_id=run.info.run_id))
     client.set_registered_model_alias(name, "champion", versions[0].version)
 
     cache = tmp_path / "cache"

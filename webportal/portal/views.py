@@ -239,7 +239,9 @@ def report_html(request, pk: int):
 @login_not_required
 @require_GET
 def healthz(request):
-    status = serving.get_holder().status()
+    holder = serving.get_holder()
+    holder.poll()  # picks up a new bundle (rate-limited), so probes and deploys see what is served next
+    status = holder.status()
     db_ok = True
     try:
         with connection.cursor() as cursor:

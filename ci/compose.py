@@ -1,0 +1,60 @@
+"""Deploy target for docker compose: the portal replicas already run (and the `migrate` service has run);
+deploying writes the champion's bundle into the shared MODEL_DIR volume, which every replica polls.
+The bundle it replaces is kept beside it, so a failed smoke test puts it back.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from ci.processes import DeployError
+from ml.bundle import copy_bundle, read_card
+from ml.tracking import PROJECT_ROOT
+
+
+def previous_dir(model_dir: Path) -> Path:
+    return model_dir.with_name(f"{model_dir.name}.previous")
+
+
+def wait_for_version(url: str, version: str, *, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            body = requests.get(f"{url}/healthz", timeout=3).json()
+            if str(body.get("model_version")) == version and body.get("model_loaded"):
+                return
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(1.0)
+    raise DeployError(f"{url} did not serve model version {version} within {timeout:.0f}s")
+
+
+def deploy_compose(*, bundle: Path, model_dir: Path, portal_url: str) -> dict:
+    version = str(read_card(bundle).get("model_version"))
+    if (model_dir / "model_card.json").exists():
+        shutil.rmtree(previous_dir(model_dir), ignore_errors=True)
+        copy_bundle(model_dir, previous_dir(model_dir))
+    copy_bundle(bundle, model_dir)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "setup_roles", "--demo-users"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        raise DeployError(f"manage.py setup_roles failed:\n{(result.stdout + result.stderr)[-2000:]}")
+    wait_for_version(portal_url, version)
+    return {"environment": "compose", "url": portal_url, "model_version": version, "restarted": False}
+
+
+def rollback_compose(*, model_dir: Path, portal_url: str) -> str | None:
+    previous = previous_dir(model_dir)
+    if not (previous / "model_card.json").exists():
+        return None
+    copy_bundle(previous, model_dir)
+    version = str(read_card(model_dir).get("model_version"))
+    wait_for_version(portal_url, version)
+    return version

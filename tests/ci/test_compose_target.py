@@ -1,0 +1,63 @@
+"""The compose deploy target against a real gunicorn portal: the bundle lands in the shared MODEL_DIR, the
+running replica picks it up without a restart, the smoke test passes, and a rollback puts the old one back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+
+import pytest
+import requests
+
+from ci.compose import deploy_compose, rollback_compose
+from ci.config import PipelineConfig
+from ci.processes import manage, start_portal, stop_pid_file
+from ci.smoke import smoke_test
+from ml.bundle import copy_bundle
+from tests.conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _versioned(trained_bundle, folder, version: str):
+    copy_bundle(trained_bundle, folder)
+    card = json.loads((folder / "model_card.json").read_text())
+    card["model_version"] = version
+    (folder / "model_card.json").write_text(json.dumps(card))
+    return folder
+
+
+@pytest.fixture
+def running_portal(tmp_path, trained_bundle):
+    config = PipelineConfig(var=tmp_path / "var", production_port=_free_port(), demo_password="compose-test-pw", workers=1)
+    env = config.environments()[1]
+    env.root.mkdir(parents=True)
+    _versioned(trained_bundle, env.model_dir, "7")
+    manage(config, env, ROOT, "migrate", "--noinput")
+    manage(config, env, ROOT, "setup_roles", "--demo-users")
+    start_portal(config, env, ROOT)
+    yield config, env
+    stop_pid_file(env.pid_file)
+    if env.log_file.exists():
+        print(env.log_file.read_text(errors="replace")[-3000:])
+
+
+def test_compose_deploy_swaps_the_model_without_restart_and_rolls_back(running_portal, trained_bundle, tmp_path, monkeypatch):
+    _, env = running_portal
+    pid_before = env.pid_file.read_text()
+    monkeypatch.setenv("DATABASE_URL", env.database_url)  # setup_roles runs against the portal's database
+    monkeypatch.setenv("PORTAL_DEMO_PASSWORD", "compose-test-pw")
+    monkeypatch.setenv("DEBUG", "1")
+    new = _versioned(trained_bundle, tmp_path / "new-bundle", "8")
+    deployed = deploy_compose(bundle=new, model_dir=env.model_dir, portal_url=env.url)
+    assert deployed["model_version"] == "8" and env.pid_file.read_text() == pid_before
+    assert smoke_test(env.url, username="tech", password="compose-test-pw", expected_version="8").labels == [1, 0, 1]
+    assert rollback_compose(model_dir=env.model_dir, portal_url=env.url) == "7"
+    assert requests.get(f"{env.url}/healthz", timeout=5).json()["model_version"] == "7"
+    shutil.rmtree(env.model_dir.with_name("model.previous"))
+    assert rollback_compose(model_dir=env.model_dir, portal_url=env.url) is None

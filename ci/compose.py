@@ -8,31 +8,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
-
-from ci.processes import DeployError
+from ci.processes import DeployError, wait_for_version
 from ml.bundle import copy_bundle, read_card
 from ml.tracking import PROJECT_ROOT
 
 
 def previous_dir(model_dir: Path) -> Path:
     return model_dir.with_name(f"{model_dir.name}.previous")
-
-
-def wait_for_version(url: str, version: str, *, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            body = requests.get(f"{url}/healthz", timeout=3).json()
-            if str(body.get("model_version")) == version and body.get("model_loaded"):
-                return
-        except (requests.RequestException, ValueError):
-            pass
-        time.sleep(1.0)
-    raise DeployError(f"{url} did not serve model version {version} within {timeout:.0f}s")
 
 
 def deploy_compose(*, bundle: Path, model_dir: Path, portal_url: str) -> dict:
@@ -46,7 +30,7 @@ def deploy_compose(*, bundle: Path, model_dir: Path, portal_url: str) -> dict:
     )
     if result.returncode != 0:
         raise DeployError(f"manage.py setup_roles failed:\n{(result.stdout + result.stderr)[-2000:]}")
-    wait_for_version(portal_url, version)
+    wait_for_version(portal_url, version, timeout=90)
     return {"environment": "compose", "url": portal_url, "model_version": version, "restarted": False}
 
 
@@ -56,5 +40,5 @@ def rollback_compose(*, model_dir: Path, portal_url: str) -> str | None:
         return None
     copy_bundle(previous, model_dir)
     version = str(read_card(model_dir).get("model_version"))
-    wait_for_version(portal_url, version)
+    wait_for_version(portal_url, version, timeout=90)
     return version

@@ -12,14 +12,11 @@ import hashlib
 import json
 import re
 import shutil
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import requests
-
 from ci.config import Environment, PipelineConfig
-from ci.processes import DeployError, http_ok, manage, read_pid, start_portal
+from ci.processes import http_ok, manage, read_pid, start_portal, wait_for_version
 from ml.bundle import bundle_checksum, copy_bundle, read_card
 from ml.tracking import PROJECT_ROOT
 
@@ -81,19 +78,6 @@ def prepare_release(env: Environment, bundle: Path, *, release_id: str, source: 
     }
 
 
-def _wait_for_model(env: Environment, version: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            body = requests.get(f"{env.url}/healthz", timeout=2).json()
-            if str(body.get("model_version")) == version and body.get("model_loaded"):
-                return
-        except (requests.RequestException, ValueError):
-            pass
-        time.sleep(0.5)
-    raise DeployError(f"{env.name}: the portal did not pick up model version {version} within {timeout:.0f}s")
-
-
 def activate(config: PipelineConfig, env: Environment, release: dict, *, force_restart: bool = False) -> dict:
     """Make `release` the served one: migrate, roles and demo users, model swap, (re)start when the app changed."""
     app_dir = Path(release["folder"]) / "app"
@@ -108,7 +92,7 @@ def activate(config: PipelineConfig, env: Environment, release: dict, *, force_r
     restarted = force_restart or not running or app_changed
     if restarted:
         start_portal(config, env, app_dir)
-    _wait_for_model(env, release["model_version"])
+    wait_for_version(env.url, release["model_version"], timeout=60)
     state = read_state(env)
     if state.get("current", {}).get("release_id") != release["release_id"]:
         state["previous"] = state.get("current")

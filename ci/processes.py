@@ -37,6 +37,20 @@ def wait_for(url: str, *, timeout: float, process: subprocess.Popen | None = Non
     raise DeployError(f"{url} did not answer within {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
 
 
+def wait_for_version(url: str, version: str, *, timeout: float) -> None:
+    """Poll a portal's /healthz until it serves model `version` (each worker polls its MODEL_DIR)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            body = requests.get(f"{url}/healthz", timeout=3).json()
+            if str(body.get("model_version")) == version and body.get("model_loaded"):
+                return
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.5)
+    raise DeployError(f"{url} did not serve model version {version} within {timeout:.0f}s")
+
+
 def read_pid(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())

@@ -22,6 +22,8 @@ def export_onnx(model: nn.Module, path: str | Path, *, max_length: int) -> Path:
     """Single-file ONNX (no external data): token_ids int64 [batch, seq] -> probability float32 [batch]."""
     path = Path(path)
     model = model.to("cpu").eval()
+    if hasattr(model, "for_export"):
+        model = model.for_export()
     example = torch.ones((2, max_length), dtype=torch.long)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter warns that dynamo is the future

@@ -217,6 +217,7 @@ def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
                 "run_id": run_id,
                 "experiment_id": experiment_id,
                 "model_type": config.model_type,
+                "variable_length": config.model_type == "cnn",
                 "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
                 "data_digest": digest,
                 "data_rows": len(frame),

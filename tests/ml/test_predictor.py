@@ -115,3 +115,17 @@ def test_copy_is_complete_and_checksum_stable(trained_bundle, tmp_path):
     (copied / "model_card.json").write_text(json.dumps(card))
     assert bundle_checksum(copied) != bundle_checksum(trained_bundle)
     assert Predictor.from_bundle(copied).version == "7"
+
+
+def test_trimming_padding_columns_changes_no_probability(trained_bundle):
+    """The CNN bundle is marked variable-length: ids cut after the longest text give the same output."""
+    from ml.bundle import INPUT_NAME, OUTPUT_NAME
+
+    predictor = Predictor.from_bundle(trained_bundle)
+    assert predictor.variable_length
+    ids = predictor.encode(["steel gear made in 1985 fair", "carbon fiber bracket, 2012, new condition, PN AB-1234", ""])
+    trimmed = predictor.trim(ids)
+    assert trimmed.shape[1] < ids.shape[1] and trimmed[:, trimmed.shape[1] - 1].any()
+    (full,) = predictor.session.run([OUTPUT_NAME], {INPUT_NAME: ids})
+    np.testing.assert_allclose(predictor.predict_ids(ids), full, atol=1e-6)
+    assert predictor.trim(predictor.encode([""])).shape == (1, 1)

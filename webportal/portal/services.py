@@ -34,6 +34,21 @@ class TextError(ValueError):
         self.message = message
 
 
+# Column order of the raw multi-row INSERTs into portal_prediction (the API hot path and imports).
+PREDICTION_COLUMNS = [
+    "component_id",
+    "text",
+    "probability",
+    "label",
+    "model_name",
+    "model_version",
+    "latency_ms",
+    "user_id",
+    "source",
+    "created_at",
+]
+
+
 def text_check(text: object, *, field: str = "text") -> str:
     """Return the text unchanged when acceptable; raise TextError naming the field otherwise."""
     if not isinstance(text, str):
@@ -132,18 +147,7 @@ def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.
     # The API's hot path: one multi-row INSERT ... RETURNING in autocommit, without the ORM's per-row work.
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    columns = [
-        "component_id",
-        "text",
-        "probability",
-        "label",
-        "model_name",
-        "model_version",
-        "latency_ms",
-        "user_id",
-        "source",
-        "created_at",
-    ]
+    columns = PREDICTION_COLUMNS
     values = [(None, r.text, r.probability, r.label, r.model_name, r.model_version, r.latency_ms, r.user_id, r.source, stamp) for r in rows]
     for row, pk in zip(rows, _insert_many(Prediction, columns, values, returning=True), strict=True):
         row.pk, row.created_at = pk, now
@@ -397,18 +401,7 @@ def _insert_predictions(texts: list[str], scored: Scored, owner, component_ids: 
         (cid, t, float(p), int(y), served.name, served.version, scored.latency_ms, owner_id, source, now)
         for cid, t, p, y in zip(component_ids, texts, scored.probabilities.tolist(), scored.labels.tolist(), strict=True)
     ]
-    columns = [
-        "component_id",
-        "text",
-        "probability",
-        "label",
-        "model_name",
-        "model_version",
-        "latency_ms",
-        "user_id",
-        "source",
-        "created_at",
-    ]
+    columns = PREDICTION_COLUMNS
     _insert_many(Prediction, columns, rows)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.data import CUTOFF_YEAR
+from ml.data import CUTOFF_YEAR, TRAIN_YEARS
 
 
 def classification_metrics(labels: np.ndarray, probs: np.ndarray, *, threshold: float = 0.5) -> dict:
@@ -28,13 +28,14 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, *, threshold: 
 
 
 def _year_band(year: int) -> str:
-    if year < 1800:
-        return "before 1800"
+    first, last = TRAIN_YEARS
+    if year < first:
+        return f"before {first}"
     if year < CUTOFF_YEAR:
-        return f"1800-{CUTOFF_YEAR - 1}"
-    if year <= 2030:
-        return f"{CUTOFF_YEAR}-2030"
-    return "after 2030"
+        return f"{first}-{CUTOFF_YEAR - 1}"
+    if year <= last:
+        return f"{CUTOFF_YEAR}-{last}"
+    return f"after {last}"
 
 
 def slice_accuracy(frame: pd.DataFrame, probs: np.ndarray, *, threshold: float = 0.5) -> dict[str, dict[str, dict]]:

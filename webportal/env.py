@@ -70,6 +70,8 @@ class Env:
     demo_password: str
     bench_noop: bool
     api_auth_cache_seconds: int
+    prediction_log_flush_ms: int
+    prediction_log_max_pending: int
     environment: str
 
 
@@ -108,5 +110,7 @@ def load(environ: dict | None = None) -> Env:
         demo_password=environ.get("PORTAL_DEMO_PASSWORD", ""),
         bench_noop=_bool(environ, "PORTAL_BENCH_NOOP", False),
         api_auth_cache_seconds=_int(environ, "API_AUTH_CACHE_SECONDS", 30),
+        prediction_log_flush_ms=_int(environ, "PREDICTION_LOG_FLUSH_MS", 100),
+        prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),
     )

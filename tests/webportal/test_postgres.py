@@ -74,7 +74,7 @@ def test_portal_suite_runs_on_postgres(portal_bundle):
     env.update({"DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}", "PORTAL_TEST_BUNDLE": str(portal_bundle)})
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow and not browser and not postgres",
-         "tests/webportal/test_services.py", "tests/webportal/test_api.py"],
+         "tests/webportal/test_services.py", "tests/webportal/test_api.py", "tests/webportal/test_prediction_log.py"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-4000:]

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from webportal.portal.models import Component, Feedback, Prediction
-from webportal.portal.services import TextError, text_check
+from webportal.portal.services import Classification, TextError, text_check
 
 
 class StrictTextField(serializers.CharField):
@@ -84,19 +85,25 @@ class PredictionOut(serializers.ModelSerializer):
         ]
 
 
-def prediction_json(p: Prediction) -> dict:
+def _iso(value) -> str:
+    """serializers.DateTimeField's representation (current time zone, ISO 8601, 'Z' for UTC), without a field."""
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def prediction_json(p: Classification) -> dict:
     """PredictionOut's representation without a serializer per request (same keys, same types)."""
     return {
         "prediction_id": p.id,
         "text": p.text,
         "probability": p.probability,
         "label": p.label,
-        "label_name": p.get_label_display(),
+        "label_name": p.label_name,
         "model_name": p.model_name,
         "model_version": p.model_version,
         "latency_ms": p.latency_ms,
         "source": p.source,
-        "created_at": serializers.DateTimeField().to_representation(p.created_at),
+        "created_at": _iso(p.created_at),
     }
 
 

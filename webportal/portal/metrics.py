@@ -44,7 +44,7 @@ def _esc(value: object) -> str:
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def render(*, predictions_by_label: dict, predictions_by_source: dict, model: dict) -> str:
+def render(*, predictions_by_label: dict, predictions_by_source: dict, model: dict, log=None) -> str:
     pid = os.getpid()
     requests, buckets, sums = REQUESTS.snapshot()
     lines = [
@@ -82,4 +82,16 @@ def render(*, predictions_by_label: dict, predictions_by_source: dict, model: di
         "# TYPE portal_model_load_failures_total counter",
         f'portal_model_load_failures_total{{pid="{pid}"}} {model.get("failures", 0)}',
     ]
+    if log is not None:  # webportal.portal.prediction_log.LogStatus
+        lines += [
+            "# HELP portal_prediction_log_pending Classifications answered but not yet written to the database.",
+            "# TYPE portal_prediction_log_pending gauge",
+            f'portal_prediction_log_pending{{pid="{pid}"}} {log.pending}',
+            "# HELP portal_prediction_log_oldest_pending_seconds Age of the oldest unwritten classification.",
+            "# TYPE portal_prediction_log_oldest_pending_seconds gauge",
+            f'portal_prediction_log_oldest_pending_seconds{{pid="{pid}"}} {log.oldest_pending_s:.3f}',
+            "# HELP portal_prediction_log_write_failures_total Failed writes of the prediction log (rows are kept and retried).",
+            "# TYPE portal_prediction_log_write_failures_total counter",
+            f'portal_prediction_log_write_failures_total{{pid="{pid}"}} {log.write_failures}',
+        ]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
@@ -20,7 +21,9 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from webportal.portal import serving
+from webportal.portal.bulk import PREDICTION_COLUMNS, insert_many
 from webportal.portal.models import Component, ComponentRevision, Feedback, ImportBatch, Label, Prediction
+from webportal.portal.prediction_log import get_log
 
 log = logging.getLogger("webportal.services")
 
@@ -32,21 +35,6 @@ class TextError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-# Column order of the raw multi-row INSERTs into portal_prediction (the API hot path and imports).
-PREDICTION_COLUMNS = [
-    "component_id",
-    "text",
-    "probability",
-    "label",
-    "model_name",
-    "model_version",
-    "latency_ms",
-    "user_id",
-    "source",
-    "created_at",
-]
 
 
 def text_check(text: object, *, field: str = "text") -> str:
@@ -135,24 +123,50 @@ class ModelUnavailable(RuntimeError):
     """No model is loaded; callers store descriptions as pending instead."""
 
 
-def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.Source.API) -> list[Prediction]:
-    """Classify texts that are not inventory components and log one prediction per text."""
+@dataclass(frozen=True)
+class Classification:
+    """A logged API classification: what the caller gets back (the row is in the prediction log)."""
+
+    id: int
+    text: str
+    probability: float
+    label: int
+    model_name: str
+    model_version: str
+    latency_ms: float
+    source: str
+    created_at: datetime
+
+    @property
+    def label_name(self) -> str:
+        return LABEL_NAMES[self.label]
+
+
+LABEL_NAMES = dict(Label.choices)
+
+
+def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.Source.API) -> list[Classification]:
+    """Classify texts that are not inventory components and log one prediction per text (the API's hot path:
+    no model instances, the rows go to the write-behind prediction log)."""
     for i, text in enumerate(texts):
         text_check(text, field="text" if len(texts) == 1 else f"texts[{i}]")
     served = model_current()
     if served is None:
         raise ModelUnavailable("no model is loaded")
     scored = _score(served, texts)
-    rows = _predictions(scored, texts, user=user, source=source, components=[None] * len(texts))
-    # The API's hot path: one multi-row INSERT ... RETURNING in autocommit, without the ORM's per-row work.
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    columns = PREDICTION_COLUMNS
-    values = [(None, r.text, r.probability, r.label, r.model_name, r.model_version, r.latency_ms, r.user_id, r.source, stamp) for r in rows]
-    for row, pk in zip(rows, _insert_many(Prediction, columns, values, returning=True), strict=True):
-        row.pk, row.created_at = pk, now
-        row._state.adding = False
-    return rows
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    probabilities, labels = scored.probabilities.tolist(), scored.labels.tolist()
+    rows = [
+        (None, text, p, y, served.name, served.version, scored.latency_ms, user_id, source, stamp)
+        for text, p, y in zip(texts, probabilities, labels, strict=True)
+    ]
+    ids = get_log().write(rows)
+    return [
+        Classification(pk, text, p, y, served.name, served.version, scored.latency_ms, source, now)
+        for pk, text, p, y in zip(ids, texts, probabilities, labels, strict=True)
+    ]
 
 
 def _apply(component: Component, scored: Scored, i: int) -> None:
@@ -358,26 +372,6 @@ def components_import_csv(*, data: bytes, user=None, filename: str = "", key: st
     return batch
 
 
-def _insert_many(model, columns: list[str], rows: list[tuple], *, returning: bool = False, chunk: int = 500) -> list[int]:
-    """Multi-row INSERT (... RETURNING id) without building model instances: the bulk import's hot path.
-    Relies on RETURNING giving ids in insertion order, as Django's own bulk_create does on SQLite/PostgreSQL."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            sql = f"INSERT INTO {table} ({cols}) VALUES {', '.join([row_sql] * len(part))}"
-            params = [value for row in part for value in row]
-            if returning:
-                cursor.execute(sql + " RETURNING id", params)
-                ids.extend(r[0] for r in cursor.fetchall())
-            else:
-                cursor.execute(sql, params)
-    return ids
-
-
 def _insert_components(texts: list[str], scored: Scored | None, owner) -> list[int]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     owner_id = owner.pk if owner else None
@@ -390,7 +384,7 @@ def _insert_components(texts: list[str], scored: Scored | None, owner) -> list[i
     else:
         rows = [(t, None, None, "", Component.Status.PENDING, owner_id, now, now) for t in texts]
     columns = ["text", "label", "probability", "model_version", "status", "created_by_id", "created_at", "updated_at"]
-    return _insert_many(Component, columns, rows, returning=True)
+    return insert_many(Component, columns, rows, returning=True)
 
 
 def _insert_predictions(texts: list[str], scored: Scored, owner, component_ids: list[int], *, source: str) -> None:
@@ -402,7 +396,7 @@ def _insert_predictions(texts: list[str], scored: Scored, owner, component_ids: 
         for cid, t, p, y in zip(component_ids, texts, scored.probabilities.tolist(), scored.labels.tolist(), strict=True)
     ]
     columns = PREDICTION_COLUMNS
-    _insert_many(Prediction, columns, rows)
+    insert_many(Prediction, columns, rows)
 
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

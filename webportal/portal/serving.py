@@ -48,6 +48,9 @@ class ServedModel:
 
 
 def _trimmed_proba(predictor: Predictor, ids: np.ndarray, *, batch_size: int) -> np.ndarray:
+    if len(ids) == 1:  # the API's usual call: nothing to sort
+        width = max(1, int(np.count_nonzero(ids)))
+        return predictor.predict_ids(np.ascontiguousarray(ids[:, :width]))
     lengths = (ids != 0).sum(axis=1)
     order = np.argsort(lengths, kind="stable")
     out = np.empty(len(ids), dtype=np.float32)

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webportal.portal import charts, metrics, selectors, services, serving
+from webportal.portal import charts, metrics, prediction_log, selectors, services, serving
 from webportal.portal.forms import DescriptionForm, FeedbackForm, FilterForm, ImportForm
 from webportal.portal.models import Component, MonitoringReport, Prediction
 from webportal.version import APP_VERSION
@@ -257,10 +257,23 @@ def healthz(request):
         "model_stale": status.stale,
         "model_error": status.last_error,
         "database": "ok" if db_ok else "unreachable",
+        "prediction_log": _log_health(),
         "app_version": APP_VERSION,
         "environment": settings.PORTAL_ENVIRONMENT,
     }
     return JsonResponse(body, status=200 if db_ok else 503)
+
+
+def _log_health() -> dict:
+    status = prediction_log.get_log().status()
+    return {
+        "mode": status.mode,
+        "pending": status.pending,
+        "oldest_pending_s": round(status.oldest_pending_s, 3),
+        "written": status.written,
+        "write_failures": status.write_failures,
+        "last_error": status.last_error,
+    }
 
 
 @login_not_required
@@ -283,6 +296,7 @@ def metrics_view(request):
         predictions_by_label=by_label,
         predictions_by_source=by_source,
         model={"name": status.name, "version": status.version, "loaded": status.loaded, "failures": status.failures},
+        log=prediction_log.get_log().status(),
     )
     return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")
 

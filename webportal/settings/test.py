@@ -10,6 +10,7 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 MODEL_POLL_SECONDS = 0
+PREDICTION_LOG_FLUSH_MS = 0  # rows are visible inside each test's transaction; the write-behind log has its own tests
 MODEL_DIR = MODEL_URI = MLFLOW_TRACKING_URI = METRICS_TOKEN = ""  # each test chooses its model explicitly
 WHITENOISE_AUTOREFRESH = True
 LOGGING["loggers"]["webportal"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,227 @@
+"""The classify API's prediction log: one row per classification, written behind the response in batches.
+
+Writing every row in its own transaction costs more than the classification itself, and two gunicorn
+workers then queue on SQLite's single writer lock. So each process keeps a buffer that a background thread
+writes every PREDICTION_LOG_FLUSH_MS in one transaction. Row ids are reserved in blocks from the table's own
+id sequence, so the API still answers with the id the row will have.
+
+Nothing is dropped: a failed write keeps its rows and retries; past PREDICTION_LOG_MAX_PENDING rows the
+request itself writes (and answers 503 while the database stays down); the buffer is written when the
+process exits (gunicorn's graceful stop, a deploy, a restart). Only a hard kill loses the last flush
+interval: PREDICTION_LOG_FLUSH_MS=0 writes every row before the response instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
+
+from webportal.portal.bulk import PREDICTION_COLUMNS, can_reserve_ids, insert_many, reserve_ids
+from webportal.portal.models import Prediction
+
+log = logging.getLogger("webportal.prediction_log")
+ROW_COLUMNS = ["id", *PREDICTION_COLUMNS]
+
+
+class LogUnavailable(RuntimeError):
+    """The prediction log cannot take more rows (the database has been failing for a while)."""
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    mode: str  # "write-behind" or "synchronous"
+    pending: int
+    oldest_pending_s: float
+    written: int
+    write_failures: int
+    rejected: int
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+class PredictionLog:
+    def __init__(self, *, flush_seconds: float, max_pending: int, id_block: int = 1000):
+        self.flush_seconds = flush_seconds
+        self.max_pending = max_pending
+        self.id_block = id_block
+        self._ids: deque[int] = deque()
+        self._pending: deque[tuple[float, tuple]] = deque()  # (monotonic time added, row with its id first)
+        self._lock = threading.Lock()  # guards _ids and _pending
+        self._flush_lock = threading.Lock()  # one writer at a time (thread, exit hook, backpressure)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._pid = os.getpid()
+        self.written = self.write_failures = self.rejected = 0
+        self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
+
+    @property
+    def write_behind(self) -> bool:
+        return self.flush_seconds > 0 and can_reserve_ids()
+
+    def write(self, rows: list[tuple]) -> list[int]:
+        """Log rows (values in PREDICTION_COLUMNS order); return their ids."""
+        if not self.write_behind:
+            return insert_many(Prediction, PREDICTION_COLUMNS, rows, returning=True)
+        with self._lock:
+            if len(self._ids) < len(rows):
+                self._ids.extend(reserve_ids(Prediction, max(self.id_block, len(rows))))
+            ids = [self._ids.popleft() for _ in rows]
+            now = time.monotonic()
+            self._pending.extend((now, (pk, *row)) for pk, row in zip(ids, rows, strict=True))
+            backlog = len(self._pending)
+        self._ensure_thread()
+        if backlog > self.max_pending:
+            self.flush()
+            if self.status().pending > self.max_pending:
+                raise LogUnavailable(f"the prediction log cannot be written ({self.last_error}); {backlog} rows are waiting")
+        return ids
+
+    def flush(self) -> int:
+        """Write everything pending now, in one transaction. Returns the rows written; failed rows stay pending."""
+        with self._flush_lock:
+            with self._lock:
+                batch = list(self._pending)
+                self._pending.clear()
+            if not batch:
+                return 0
+            rows = [row for _, row in batch]
+            try:
+                with transaction.atomic():
+                    insert_many(Prediction, ROW_COLUMNS, rows)
+            except IntegrityError:
+                return self._write_one_by_one(rows)
+            except DatabaseError as exc:
+                with self._lock:
+                    self._pending.extendleft(reversed(batch))
+                self._failed(exc)
+                return 0
+            self.written += len(rows)
+            return len(rows)
+
+    def _write_one_by_one(self, rows: list[tuple]) -> int:
+        """A batch broke a constraint: its user was deleted meanwhile. Keep every row, without the user where
+        needed (what SET_NULL would have done had the row been written first); log any row still refused."""
+        user_at = ROW_COLUMNS.index("user_id")
+        done = 0
+        for row in rows:
+            for candidate in (row, (*row[:user_at], None, *row[user_at + 1 :])):
+                try:
+                    with transaction.atomic():
+                        insert_many(Prediction, ROW_COLUMNS, [candidate])
+                    done += 1
+                    break
+                except IntegrityError as exc:
+                    refused = exc
+                except DatabaseError as exc:
+                    with self._lock:
+                        self._pending.appendleft((time.monotonic(), row))
+                    self._failed(exc)
+                    break
+            else:
+                self.rejected += 1
+                self._failed(refused)
+                content = json.dumps(dict(zip(ROW_COLUMNS, row, strict=True)), default=str)
+                log.error("prediction row refused by the database (%s): %s", refused, content)
+        self.written += done
+        return done
+
+    def _failed(self, exc: Exception) -> None:
+        self.write_failures += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.last_error_at = datetime.now(UTC)
+        log.error("prediction log write failed: %s", self.last_error)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        delay = self.flush_seconds
+        while not self._stop.wait(delay):
+            failures = self.write_failures
+            try:
+                self.flush()
+                close_old_connections()  # a broken or expired connection is reopened on the next write
+            except Exception as exc:  # never let the writer thread die
+                self._failed(exc)
+            delay = min(5.0, delay * 2) if self.write_failures > failures else self.flush_seconds  # back off while failing
+        connections.close_all()
+
+    def close(self) -> int:
+        """Stop the writer thread and write what is pending. Returns the rows written now."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        return self.flush()
+
+    def status(self) -> LogStatus:
+        with self._lock:
+            pending = len(self._pending)
+            oldest = time.monotonic() - self._pending[0][0] if pending else 0.0
+        return LogStatus(
+            mode="write-behind" if self.write_behind else "synchronous",
+            pending=pending,
+            oldest_pending_s=oldest,
+            written=self.written,
+            write_failures=self.write_failures,
+            rejected=self.rejected,
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+        )
+
+
+_log: PredictionLog | None = None
+_log_lock = threading.Lock()
+
+
+def get_log() -> PredictionLog:
+    """This process's log, built from settings on first use (after gunicorn forked its workers)."""
+    global _log
+    if _log is None:
+        with _log_lock:
+            if _log is None:
+                from django.conf import settings
+
+                _log = PredictionLog(flush_seconds=settings.PREDICTION_LOG_FLUSH_MS / 1000, max_pending=settings.PREDICTION_LOG_MAX_PENDING)
+    return _log
+
+
+def set_log(value: PredictionLog | None) -> None:
+    """Replace this process's log (tests), closing the old one; None rebuilds it from settings on next use."""
+    global _log
+    with _log_lock:
+        old, _log = _log, value
+    if old is not None:
+        old.close()
+
+
+def _flush_at_exit() -> None:
+    if _log is not None and _log._pid == os.getpid():
+        try:
+            written = _log.flush()
+            if written:
+                log.info("wrote %d pending prediction rows at exit", written)
+        except Exception as exc:
+            log.error("could not write %d pending prediction rows at exit: %s", _log.status().pending, exc)
+
+
+def _forget_in_child() -> None:
+    global _log, _log_lock
+    _log, _log_lock = None, threading.Lock()  # a forked worker starts its own log (and thread)
+
+
+atexit.register(_flush_at_exit)
+os.register_at_fork(after_in_child=_forget_in_child)

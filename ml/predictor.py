@@ -91,10 +91,13 @@ class Predictor:
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a sequence of texts, not one string")
-        out = np.empty(len(texts), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            chunk = list(texts[start : start + batch_size])
-            out[start : start + len(chunk)] = self.predict_ids(self.encode(chunk))
+        ids = self.encode(list(texts))
+        out = np.empty(len(ids), dtype=np.float32)
+        # Variable-length models: batches of similar lengths, so each is cut close to its own texts.
+        order = np.argsort((ids != 0).sum(axis=1), kind="stable") if self.variable_length and len(ids) > batch_size else None
+        for start in range(0, len(ids), batch_size):
+            rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+            out[rows] = self.predict_ids(np.ascontiguousarray(ids[rows]))
         return out
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:

@@ -129,3 +129,14 @@ def test_trimming_padding_columns_changes_no_probability(trained_bundle):
     (full,) = predictor.session.run([OUTPUT_NAME], {INPUT_NAME: ids})
     np.testing.assert_allclose(predictor.predict_ids(ids), full, atol=1e-6)
     assert predictor.trim(predictor.encode([""])).shape == (1, 1)
+
+
+def test_batches_sorted_by_length_give_the_same_probabilities_in_input_order(trained_bundle):
+    """More texts than one batch: the predictor groups similar lengths, and answers in the caller's order."""
+    from ml.bundle import INPUT_NAME, OUTPUT_NAME
+    from ml.data import generate
+
+    predictor = Predictor.from_bundle(trained_bundle)
+    texts = [*generate(200, seed=9)["text"], "", "steel", "x " * 300]
+    (full,) = predictor.session.run([OUTPUT_NAME], {INPUT_NAME: predictor.encode(texts)})
+    np.testing.assert_allclose(predictor.predict_proba(texts, batch_size=16), np.asarray(full).reshape(-1), atol=1e-5)

@@ -36,41 +36,28 @@ class ServedModel:
     source: str
     fingerprint: str
     loaded_at: datetime
-    trim_padding: bool = False  # the model accepts shorter sequences with identical outputs (checked at load)
+
+    @property
+    def trim_padding(self) -> bool:
+        """The model is served on ids cut after each batch's longest text (marked in its card, or checked at load)."""
+        return self.predictor.variable_length
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
-        """Predictor.predict_proba, faster when allowed: texts sorted by length and each batch cut to its
-        longest text instead of the spec's max_length (trailing padding carries no information)."""
-        if not self.trim_padding:
-            return self.predictor.predict_proba(texts, batch_size=batch_size)
-        ids = self.predictor.encode(texts)
-        return _trimmed_proba(self.predictor, ids, batch_size=batch_size)
-
-
-def _trimmed_proba(predictor: Predictor, ids: np.ndarray, *, batch_size: int) -> np.ndarray:
-    if len(ids) == 1:  # the API's usual call: nothing to sort
-        width = max(1, int(np.count_nonzero(ids)))
-        return predictor.predict_ids(np.ascontiguousarray(ids[:, :width]))
-    lengths = (ids != 0).sum(axis=1)
-    order = np.argsort(lengths, kind="stable")
-    out = np.empty(len(ids), dtype=np.float32)
-    for start in range(0, len(ids), batch_size):
-        rows = order[start : start + batch_size]
-        width = max(1, int(lengths[rows].max()))
-        out[rows] = predictor.predict_ids(np.ascontiguousarray(ids[rows, :width]))
-    return out
+        return self.predictor.predict_proba(texts, batch_size=batch_size)
 
 
 def _trimming_is_exact(predictor: Predictor, path: Path) -> bool:
-    """True when cutting trailing padding leaves every probability unchanged on a check batch."""
+    """For bundles not marked variable-length: True when cutting each text's trailing padding leaves every
+    probability unchanged on a check batch."""
     texts = ["", "steel", "Steel gear manufactured in 2001 in good condition", "x " * 400]
     try:
         with (path / REFERENCE_FILE).open(encoding="utf-8", newline="") as fh:
             texts += [row.get("text", "") for _, row in zip(range(64), csv.DictReader(fh), strict=False)]
         ids = predictor.encode(texts)
         full = predictor.predict_ids(ids)
-        trimmed = _trimmed_proba(predictor, ids, batch_size=16)
-        return bool(np.allclose(full, trimmed, atol=1e-5))
+        widths = [int(np.flatnonzero(row)[-1]) + 1 if row.any() else 1 for row in ids]
+        cut = [predictor.predict_ids(np.ascontiguousarray(row[None, :width]))[0] for row, width in zip(ids, widths, strict=True)]
+        return bool(np.allclose(full, cut, atol=1e-5))
     except Exception:  # a fixed-length model (e.g. Flatten) rejects other lengths: keep full padding
         return False
 
@@ -167,7 +154,8 @@ class ModelHolder:
                 started = time.perf_counter()
                 predictor = Predictor.from_bundle(path, threads=self.threads)
                 predictor.predict_proba(["warm-up description made of steel in 2001"])
-                trim = _trimming_is_exact(predictor, path)
+                if not predictor.variable_length:
+                    predictor.variable_length = _trimming_is_exact(predictor, path)
             except Exception as exc:  # a bad bundle must never take the serving model down
                 self.failures += 1
                 self.last_error = str(exc)
@@ -183,7 +171,6 @@ class ModelHolder:
                 source=self.source,
                 fingerprint=fingerprint,
                 loaded_at=datetime.now(UTC),
-                trim_padding=trim,
             )
             self.loads += 1
             self.last_error = None

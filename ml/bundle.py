@@ -16,6 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.text import TokenizerError, TokenizerSpec
+
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
@@ -79,6 +81,19 @@ def read_json(path: Path) -> dict:
     if not isinstance(data, dict):
         raise BundleError(f"model bundle file {path.name} is corrupt: expected a JSON object")
     return data
+
+
+def read_tokenizer(paths: BundlePaths) -> TokenizerSpec:
+    """The bundle's tokenizer spec; BundleError when it is corrupt."""
+    try:
+        return TokenizerSpec.load(paths.tokenizer)
+    except TokenizerError as exc:
+        raise BundleError(f"model bundle {paths.root}: tokenizer.json is corrupt: {exc}") from exc
+
+
+def card_version(card: dict) -> str:
+    """The version a bundle is known by: the registry version when known, else the training run id."""
+    return str(card.get("model_version") or card.get("run_id") or "unversioned")
 
 
 def read_card(path: str | Path) -> dict:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, check_bundle, read_json
-from ml.text import TokenizerError, TokenizerSpec, encode_batch
+from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, card_version, check_bundle, read_json, read_tokenizer
+from ml.text import TokenizerSpec, encode_batch
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,7 @@ class Predictor:
         import onnxruntime as ort
 
         paths = check_bundle(path)
-        try:
-            spec = TokenizerSpec.load(paths.tokenizer)
-        except TokenizerError as exc:
-            raise BundleError(f"model bundle {paths.root}: tokenizer.json is corrupt: {exc}") from exc
+        spec = read_tokenizer(paths)
         labels = read_json(paths.labels)
         if "names" not in labels:
             raise BundleError(f"model bundle {paths.root}: labels.json has no 'names'")
@@ -71,7 +68,7 @@ class Predictor:
     @property
     def version(self) -> str:
         """What the portal shows: the registry version when known, else the training run id."""
-        return str(self.card.get("model_version") or self.card.get("run_id") or "unversioned")
+        return card_version(self.card)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return encode_batch(texts, self.spec)

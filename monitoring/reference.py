@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml.bundle import BundleError, check_bundle, read_json
-from ml.text import TokenizerError, TokenizerSpec
+from ml.bundle import BundleError, card_version, check_bundle, read_json, read_tokenizer
+from ml.text import TokenizerSpec
 
 
 @dataclass(frozen=True)
@@ -25,19 +25,11 @@ class Reference:
     threshold: float
 
 
-def bundle_version(card: dict) -> str:
-    """Same rule as ml.predictor.Predictor.version: registry version, else run id."""
-    return str(card.get("model_version") or card.get("run_id") or "unversioned")
-
-
 def load_reference(bundle_dir: str | Path | None) -> Reference:
     if bundle_dir is None or str(bundle_dir).strip() == "":
         raise BundleError("no model bundle given: pass --bundle DIR or set MODEL_DIR")
     paths = check_bundle(bundle_dir)
-    try:
-        spec = TokenizerSpec.load(paths.tokenizer)
-    except TokenizerError as exc:
-        raise BundleError(f"model bundle {paths.root}: tokenizer.json is corrupt: {exc}") from exc
+    spec = read_tokenizer(paths)
     card = read_json(paths.card)
     labels = read_json(paths.labels)
     try:
@@ -54,6 +46,6 @@ def load_reference(bundle_dir: str | Path | None) -> Reference:
         frame=frame,
         spec=spec,
         model_name=str(card.get("model_name") or "component-compliance"),
-        model_version=bundle_version(card),
+        model_version=card_version(card),
         threshold=float(labels.get("threshold", 0.5)),
     )

@@ -8,18 +8,13 @@ Target (DESIGN.md section 5): the whole run under 5 minutes on this 2-core CPU m
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
+from mlruns_server.process import free_port
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,16 +31,12 @@ from pathlib import Path
 
 import requests
 
+from mlruns_server.process import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 TARGETS = {"throughput_ratio": 0.75, "p99_ms": 20.0, "cold_start_s": 1.5, "worker_rss_mb": 150.0, "import_s": 15.0}
 PASSWORD = "Bench-" + secrets.token_hex(6)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def portal_env(root: Path, bundle: Path, database_url: str | None) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 
 import pytest
 import requests
@@ -15,13 +14,8 @@ from ci.config import PipelineConfig
 from ci.processes import manage, start_portal, stop_pid_file
 from ci.smoke import smoke_test
 from ml.bundle import copy_bundle
+from mlruns_server.process import free_port
 from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _versioned(trained_bundle, folder, version: str):
@@ -34,7 +28,7 @@ def _versioned(trained_bundle, folder, version: str):
 
 @pytest.fixture
 def running_portal(tmp_path, trained_bundle):
-    config = PipelineConfig(var=tmp_path / "var", production_port=_free_port(), demo_password="compose-test-pw", workers=1)
+    config = PipelineConfig(var=tmp_path / "var", production_port=free_port(), demo_password="compose-test-pw", workers=1)
     env = config.environments()[1]
     env.root.mkdir(parents=True)
     _versioned(trained_bundle, env.model_dir, "7")

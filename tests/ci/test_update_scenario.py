@@ -9,8 +9,8 @@ the previous champion and app come back by themselves.
 from __future__ import annotations
 
 import shutil
-import socket
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -19,16 +19,11 @@ import requests
 from ci.config import PipelineConfig
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
+from mlruns_server.process import free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 GATE = ROOT / "tests" / "ci" / "small_gate.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _copy_app(dst: Path) -> Path:
@@ -46,10 +41,17 @@ def _set_app_version(source: Path, version: str) -> None:
     (source / "webportal" / "version.py").write_text(f'"""App version."""\n\nAPP_VERSION = "{version}"\n')
 
 
-def _prediction_versions(config: PipelineConfig, env: str) -> list[str]:
+def _prediction_versions(config: PipelineConfig, env: str, *, last: str, wait: float = 10.0) -> list[str]:
+    """The served model versions in the prediction log, oldest first, once the newest rows carry `last`
+    (the API's rows are written behind the answers, within PREDICTION_LOG_FLUSH_MS)."""
     db = config.var / "deploy" / env / "portal.sqlite3"
-    with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute("SELECT model_version FROM portal_prediction ORDER BY id")]
+    deadline = time.monotonic() + wait
+    while True:
+        with sqlite3.connect(db) as conn:
+            versions = [row[0] for row in conn.execute("SELECT model_version FROM portal_prediction ORDER BY id")]
+        if versions[-1:] == [last] or time.monotonic() > deadline:
+            return versions
+        time.sleep(0.1)
 
 
 def _health(url: str) -> dict:
@@ -66,9 +68,9 @@ def pipeline_config(tmp_path):
         epochs=2,
         batch_size=64,
         gate_config=GATE,
-        mlflow_port=_free_port(),
-        staging_port=_free_port(),
-        production_port=_free_port(),
+        mlflow_port=free_port(),
+        staging_port=free_port(),
+        production_port=free_port(),
         demo_password="smoke-test-password",
         workers=1,
         actor="ci-test",
@@ -118,7 +120,7 @@ def test_update_scenario(pipeline_config):
     assert "1.1.0" in page  # the new app version is visible
     promotions = [e for e in history(tracking_uri=config.resolved_tracking_uri) if e.state == "committed"]
     assert [e.to_version for e in promotions][-2:] == ["1", "2"]
-    versions = _prediction_versions(config, "production")
+    versions = _prediction_versions(config, "production", last="2")
     assert versions[:3] == ["1", "1", "1"] and versions[-3:] == ["2", "2", "2"]
 
     # 3. A deliberately worse model: the gate rejects it and v2 stays served.

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from mlruns_server.process import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -120,12 +121,6 @@ def client_for(user):
 
 
 # ---------------------------------------------------------------- real servers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:

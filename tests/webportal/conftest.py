@@ -199,7 +199,8 @@ class Server:
         raise AssertionError(f"gunicorn did not answer within {timeout}s:\n{self.logs()}")
 
     def logs(self) -> str:
-        self._fh.flush()
+        if not self._fh.closed:
+            self._fh.flush()
         return self.log.read_text(errors="replace")[-20000:]
 
     def stop(self) -> None:

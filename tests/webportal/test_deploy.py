@@ -92,3 +92,52 @@ def test_demo_users_get_generated_password_once(tmp_path, fresh_db):
     assert re.search(r"user tech: created, password \S{12,} \(shown once\)", first)
     second = manage(env, "setup_roles", "--demo-users").stdout
     assert "password unchanged" in second and "shown once" not in second
+
+
+def _redis_url() -> str:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"Redis not reachable at 127.0.0.1:6379 (.ci/run starts it): {exc}")
+    return "redis://127.0.0.1:6379/15"
+
+
+def _clear_throttle(url: str) -> str:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter("portal:*login-fail*"):
+        client.delete(key)
+    client.close()
+    return url
+
+
+@pytest.mark.parametrize("cache", ["files (default)", "redis"])
+def test_login_throttle_is_shared_by_the_workers(cache, tmp_path, fresh_db, start_server):
+    """Two gunicorn workers, LOGIN_MAX_FAILURES=2: after two wrong passwords the right one is refused on every
+    later attempt, whichever worker takes it (a per-worker cache would let the other worker sign in)."""
+    extra = {"CACHE_URL": _clear_throttle(_redis_url())} if cache == "redis" else {}
+    env = portal_env(tmp_path, PORTAL_DEMO_PASSWORD="Demo-pass-2024", LOGIN_MAX_FAILURES="2", **extra)
+    manage(env, "setup_roles", "--demo-users")
+    server = start_server(env, workers=2)
+
+    def sign_in(password: str) -> str:
+        with requests.Session() as session:  # a new connection each time: either worker may answer
+            page = session.get(f"{server.url}/accounts/login/", timeout=5)
+            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+            done = session.post(
+                f"{server.url}/accounts/login/",
+                data={"username": "tech", "password": password, "csrfmiddlewaretoken": csrf},
+                headers={"Referer": page.url, "Connection": "close"},
+                timeout=5,
+            )
+            return done.text
+
+    for _ in range(2):
+        assert "Too many failed" not in sign_in("wrong-password")
+    for _ in range(6):
+        assert "Too many failed" in sign_in("Demo-pass-2024"), server.logs()
+    if cache == "redis":
+        _clear_throttle(extra["CACHE_URL"])

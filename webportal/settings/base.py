@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from webportal import env as _env
 
@@ -87,7 +88,22 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_MAX_FAILURES = ENV.login_max_failures
 LOGIN_LOCKOUT_SECONDS = 900
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}}
+
+def _caches(url: str, var_dir: Path) -> dict:
+    """The cache the login throttle counts in; it must be shared by every worker, or each worker allows its own
+    LOGIN_MAX_FAILURES. Default: files under PORTAL_VAR_DIR (the workers of one host); redis://host:port/db
+    for several hosts or replicas; locmem:// for one process only."""
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(var_dir / "cache")}}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "portal"}}
+    if url.startswith("locmem://"):
+        name = url.removeprefix("locmem://") or "portal"
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}}
+    raise ImproperlyConfigured(f"CACHE_URL must be empty, redis://..., rediss://..., unix://... or locmem://, not {url!r}")
+
+
+CACHES = _caches(ENV.cache_url, ENV.var_dir)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -241,6 +241,17 @@ def csv_import(server: Gunicorn, rows: int, workdir: Path) -> dict:
     return {"rows": rows, "seconds": seconds, "imported": int(imported.group(1)) if imported else 0, "status": response.status_code}
 
 
+def count_api_predictions(database_url: str) -> int:
+    query = "SELECT COUNT(*) FROM portal_prediction WHERE source = 'api'"
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+            return db.execute(query).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(database_url) as db:
+        return db.execute(query).fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("MODEL_DIR") or REPO / "artifacts" / "bundle"))
@@ -292,10 +303,7 @@ def main() -> None:
             imported = csv_import(server, args.rows, root)
         finally:
             server.stop()
-        logged = None
-        if not args.database_url:
-            with sqlite3.connect(root / "portal.sqlite3") as db:
-                logged = db.execute("SELECT COUNT(*) FROM portal_prediction WHERE source = 'api'").fetchone()[0]
+        logged = count_api_predictions(args.database_url or f"sqlite:///{root / 'portal.sqlite3'}")
 
     def mean(name: str, key: str) -> float:
         return sum(r[key] for r in runs[name]) / len(runs[name])

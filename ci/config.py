@@ -45,6 +45,11 @@ class Environment:
         return self.root / "gunicorn.log"
 
     @property
+    def app_link(self) -> Path:
+        """A symlink to the served release's app/: gunicorn runs from it, so a reload picks up the new code."""
+        return self.root / "app"
+
+    @property
     def state_file(self) -> Path:
         return self.root / "current.json"
 

@@ -3,7 +3,8 @@
 A release folder holds `app/` (manage.py, webportal/, ml/ as they were at deploy time) and `bundle/`.
 `current.json` names the active release and the one before it, so a rollback restores both the
 previous app and the previous model. A model-only change is picked up by the running portal (it
-polls MODEL_DIR) without a restart or a dropped request; an app change restarts gunicorn.
+polls MODEL_DIR) without a restart or a dropped request; an app change is loaded by a new gunicorn master
+that takes over the listening socket from the old one (SIGUSR2), also without a dropped request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ci.config import Environment, PipelineConfig
-from ci.processes import http_ok, manage, read_pid, start_portal, wait_for_version
+from ci.processes import http_ok, manage, read_pid, reload_portal, start_portal, wait_for_version
 from ml.bundle import bundle_checksum, copy_bundle, read_card
 from ml.tracking import PROJECT_ROOT
 
@@ -89,9 +90,10 @@ def activate(config: PipelineConfig, env: Environment, release: dict, *, force_r
     running = read_pid(env.pid_file) is not None and http_ok(f"{env.url}/healthz")
     app_changed = previous is None or previous.get("app_checksum") != release["app_checksum"]
     # Same app code: the running workers pick the new model up from MODEL_DIR, no request dropped.
+    # New app code: a second gunicorn master takes over the listening socket, no request dropped either.
     restarted = force_restart or not running or app_changed
     if restarted:
-        start_portal(config, env, app_dir)
+        (reload_portal if running else start_portal)(config, env, app_dir)
     wait_for_version(env.url, release["model_version"], timeout=60)
     state = read_state(env)
     if state.get("current", {}).get("release_id") != release["release_id"]:

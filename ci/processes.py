@@ -153,17 +153,26 @@ def manage(config: PipelineConfig, env: Environment, app_dir: Path, *args: str) 
     return result.stdout
 
 
+def point_app_link(env: Environment, app_dir: Path) -> None:
+    """Atomically make env.app_link point at app_dir."""
+    tmp = env.app_link.with_name(env.app_link.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(Path(app_dir).resolve(), target_is_directory=True)
+    tmp.replace(env.app_link)
+
+
 def start_portal(config: PipelineConfig, env: Environment, app_dir: Path) -> int:
-    """Start gunicorn for env from a release's app folder (stopping what ran before); wait for /healthz."""
+    """Start gunicorn for env serving the release app_dir (stopping what ran before); wait for /healthz.
+    gunicorn runs from env.app_link, never from the release folder itself, so reload_portal can switch code."""
     stop_pid_file(env.pid_file)
     env.root.mkdir(parents=True, exist_ok=True)
+    point_app_link(env, app_dir)
+    link = env.app_link
     command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
+        *_gunicorn(),
         "webportal.wsgi",
         "--chdir",
-        str(app_dir),
+        str(link),
         "--bind",
         f"127.0.0.1:{env.port}",
         "--workers",
@@ -179,9 +188,65 @@ def start_portal(config: PipelineConfig, env: Environment, app_dir: Path) -> int
         "--access-logfile",
         "-",
     ]
+    environment = {**portal_environment(config, env, link), "PWD": str(link)}  # gunicorn re-executes from $PWD
     with env.log_file.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=app_dir, env=portal_environment(config, env, app_dir), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        process = subprocess.Popen(command, cwd=link, env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(f"{env.url}/healthz", timeout=60, process=process, log=env.log_file)
     return process.pid
+
+
+def reload_portal(config: PipelineConfig, env: Environment, app_dir: Path, *, timeout: float = 90.0) -> int:
+    """Serve the release app_dir from the running portal without dropping a request: point env.app_link at it,
+    have gunicorn start a second master from the link (SIGUSR2: it shares the listening socket and loads the
+    new code), wait for its workers, then stop the old master gracefully (it finishes the requests it holds).
+    A new master that does not come up leaves the old one serving: the link goes back and DeployError says why.
+    Returns the serving master's pid."""
+    old = read_pid(env.pid_file)
+    if old is None or not env.app_link.is_symlink():
+        return start_portal(config, env, app_dir)  # nothing running, or started before app links existed
+    before = os.readlink(env.app_link)
+    point_app_link(env, app_dir)
+    second = Path(f"{env.pid_file}.2")  # where gunicorn's new master writes its pid until the old one exits
+    second.unlink(missing_ok=True)
+    os.kill(old, signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    new = None
+    while time.monotonic() < deadline:
+        new = read_pid(second)
+        if new is not None and len(_children(new)) >= config.workers and http_ok(f"{env.url}/healthz"):
+            break
+        time.sleep(0.2)
+    else:
+        if new is not None:
+            os.kill(new, signal.SIGTERM)
+        env.app_link.unlink(missing_ok=True)
+        env.app_link.symlink_to(before, target_is_directory=True)
+        tail = env.log_file.read_text(errors="replace")[-3000:] if env.log_file.exists() else ""
+        raise DeployError(f"{env.name}: the new gunicorn master did not start within {timeout:.0f}s; still serving the old app:\n{tail}")
+    os.kill(old, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _alive(old) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(old):
+        os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 10  # the new master renames its pid file once its parent is gone
+    while read_pid(env.pid_file) != new and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if read_pid(env.pid_file) != new:
+        env.pid_file.write_text(f"{new}\n")
+        second.unlink(missing_ok=True)
+    return new
+
+
+def _gunicorn() -> list[str]:
+    """gunicorn's console script next to this Python: a SIGUSR2 re-exec repeats sys.argv, and with `-m gunicorn`
+    that would run gunicorn/__main__.py as a script, whose folder then shadows the standard library."""
+    script = Path(sys.executable).parent / "gunicorn"
+    return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "gunicorn"]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []

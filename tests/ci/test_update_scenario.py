@@ -8,8 +8,11 @@ the previous champion and app come back by themselves.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +55,36 @@ def _prediction_versions(config: PipelineConfig, env: str, *, last: str, wait: f
         if versions[-1:] == [last] or time.monotonic() > deadline:
             return versions
         time.sleep(0.1)
+
+
+class _Answers(list):
+    versions: set
+
+
+@contextlib.contextmanager
+def _steady_requests(url: str):
+    """A client asking `url` every 20 ms on new connections for as long as the block runs; yields the statuses
+    (or the exception names) in order, and the app versions the pages showed."""
+    answers, stop = _Answers(), threading.Event()
+    answers.versions = set()
+
+    def ask():
+        while not stop.is_set():
+            try:
+                response = requests.get(url, timeout=10, headers={"Connection": "close"})
+                answers.append(response.status_code)
+                answers.versions.update(re.findall(r"\b1\.\d\.\d\b", response.text))
+            except requests.RequestException as exc:
+                answers.append(type(exc).__name__)
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    try:
+        yield answers
+    finally:
+        stop.set()
+        thread.join(timeout=15)
 
 
 def _health(url: str) -> dict:
@@ -111,8 +144,11 @@ def test_update_scenario(pipeline_config):
     # 2. Change a training parameter and the app's visible version; run again.
     config.epochs = 3
     _set_app_version(config.app_source, "1.1.0")
-    second = run()
+    with _steady_requests(f"{production.url}/accounts/login/") as answers:  # while production switches app code
+        second = run()
     assert second.ok, "\n".join(lines) + _logs(config)
+    assert len(answers) > 50 and all(a == 200 for a in answers), f"requests failed during the app switch: {sorted(set(map(str, answers)))}"
+    assert {"1.0.0", "1.1.0"} <= answers.versions, "the requests spanned the old and the new app"
     assert second.outputs["gate"]["verdict"] == "passed" and second.outputs["package"]["model_version"] == "2"
     assert _health(production.url)["model_version"] == "2"
     assert second.outputs["deploy"]["production"]["restarted"]  # the app changed, so gunicorn restarted

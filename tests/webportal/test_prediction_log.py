@@ -185,8 +185,8 @@ def test_zero_interval_writes_before_returning(tech_id, make_log):
 
 
 def test_database_failure_keeps_rows_and_backpressure_refuses_more(tech_id, make_log):
-    """The table disappears (renamed away): the write fails, the rows stay pending, past max_pending the
-    caller gets LogUnavailable; once the table is back every row is written, none twice."""
+    """The table disappears (renamed away): the write fails, the rows stay pending, at max_pending the
+    caller gets LogUnavailable; once the table is back every kept row is written, none twice."""
     log = make_log(flush_seconds=3600, max_pending=3, id_block=10)
     ids = log.write([_row(f"kept {i}", tech_id) for i in range(3)])
     with connection.cursor() as cursor:
@@ -196,12 +196,13 @@ def test_database_failure_keeps_rows_and_backpressure_refuses_more(tech_id, make
         status = log.status()
         assert status.pending == 3 and status.write_failures == 1 and "portal_prediction" in status.last_error
         with pytest.raises(LogUnavailable, match="cannot be written"):
-            log.write([_row("one too many", tech_id)])
+            log.write([_row("one too many", tech_id)])  # refused whole: the client gets a 503, nothing of it is kept
+        assert log.status().pending == 3
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE portal_prediction_away RENAME TO portal_prediction")
-    assert log.flush() == 4
-    assert Prediction.objects.filter(pk__in=ids).count() == 3 and Prediction.objects.count() == 4
+    assert log.flush() == 3
+    assert Prediction.objects.filter(pk__in=ids).count() == 3 and Prediction.objects.count() == 3
 
 
 def test_row_of_a_deleted_user_is_kept_without_the_user(tech_id, make_log):
@@ -245,3 +246,20 @@ def test_gunicorn_writes_pending_rows_when_stopped(tmp_path, fresh_db, portal_bu
 def test_bulk_columns_match_the_model():
     fields = {f.column for f in Prediction._meta.concrete_fields} - {"id"}
     assert set(PREDICTION_COLUMNS) == fields
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production: PostgreSQL would abort a test transaction
+def test_api_answers_503_when_the_log_cannot_take_rows(api, model, make_log):
+    """Synchronous log, table renamed away: the classify API answers 503 naming the log (not a 500)."""
+    from webportal.portal import prediction_log
+
+    prediction_log.set_log(make_log(flush_seconds=0, max_pending=10))
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE portal_prediction RENAME TO portal_prediction_away")
+    try:
+        response = api.post(CLASSIFY, {"text": TEXT}, format="json")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE portal_prediction_away RENAME TO portal_prediction")
+        prediction_log.set_log(None)
+    assert response.status_code == 503 and "prediction log" in response.json()["error"]

@@ -69,21 +69,25 @@ class PredictionLog:
         return self.flush_seconds > 0 and can_reserve_ids()
 
     def write(self, rows: list[tuple]) -> list[int]:
-        """Log rows (values in PREDICTION_COLUMNS order); return their ids."""
-        if not self.write_behind:
-            return insert_many(Prediction, PREDICTION_COLUMNS, rows, returning=True)
-        with self._lock:
-            if len(self._ids) < len(rows):
-                self._ids.extend(reserve_ids(Prediction, max(self.id_block, len(rows))))
-            ids = [self._ids.popleft() for _ in rows]
-            now = time.monotonic()
-            self._pending.extend((now, (pk, *row)) for pk, row in zip(ids, rows, strict=True))
-            backlog = len(self._pending)
+        """Log rows (values in PREDICTION_COLUMNS order); return their ids. LogUnavailable when they cannot be
+        taken (nothing of them is kept then: the caller answers 503 and the client knows)."""
+        try:
+            if not self.write_behind:
+                return insert_many(Prediction, PREDICTION_COLUMNS, rows, returning=True)
+            if self.status().pending >= self.max_pending:  # the database has been failing: write now, or refuse
+                self.flush()
+                backlog = self.status().pending
+                if backlog >= self.max_pending:
+                    raise LogUnavailable(f"the prediction log cannot be written ({self.last_error}); {backlog} rows are waiting")
+            with self._lock:
+                if len(self._ids) < len(rows):
+                    self._ids.extend(reserve_ids(Prediction, max(self.id_block, len(rows))))
+                ids = [self._ids.popleft() for _ in rows]
+                now = time.monotonic()
+                self._pending.extend((now, (pk, *row)) for pk, row in zip(ids, rows, strict=True))
+        except DatabaseError as exc:
+            raise LogUnavailable(f"the prediction log cannot be written: {type(exc).__name__}: {exc}") from exc
         self._ensure_thread()
-        if backlog > self.max_pending:
-            self.flush()
-            if self.status().pending > self.max_pending:
-                raise LogUnavailable(f"the prediction log cannot be written ({self.last_error}); {backlog} rows are waiting")
         return ids
 
     def flush(self) -> int:

@@ -74,9 +74,9 @@ class PredictionLog:
         try:
             if not self.write_behind:
                 return insert_many(Prediction, PREDICTION_COLUMNS, rows, returning=True)
-            if self.status().pending >= self.max_pending:  # the database has been failing: write now, or refuse
+            if len(self._pending) >= self.max_pending:  # the database has been failing: write now, or refuse
                 self.flush()
-                backlog = self.status().pending
+                backlog = len(self._pending)
                 if backlog >= self.max_pending:
                     raise LogUnavailable(f"the prediction log cannot be written ({self.last_error}); {backlog} rows are waiting")
             with self._lock:

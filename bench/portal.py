@@ -3,7 +3,8 @@
 gunicorn with 2 workers serves the portal (production settings, SQLite by default). Measured side by side
 in one run:
   * classify API with prediction logging vs a no-op Django view (same middleware), 8 connections:
-    throughput ratio and p99 latency (load from `wrk` when installed, else a bounded Python generator);
+    throughput ratio and p99 latency (load from `wrk` when installed, else a bounded Python generator), and
+    the workers' CPU per request (from /proc) for each;
   * cold start: gunicorn launch to the first served classification;
   * worker memory (RSS of each worker after the load);
   * a 100,000-row CSV import through the upload page (logged in as a technician).
@@ -96,6 +97,15 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self._log.close()
+
+
+def workers_cpu_s(server: Gunicorn) -> float:
+    """User + system CPU seconds the workers have used (from /proc), to split a request's cost by process."""
+    total = 0.0
+    for pid in server.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -279,26 +289,18 @@ def main() -> None:
             body = json.dumps({"text": "Cast iron valve body manufactured in 1987, fair condition"})
             runs: dict[str, list[dict]] = {"noop": [], "classify": []}
             for _ in range(2):
-                runs["noop"].append(
-                    load(
-                        f"{server.url}/bench/noop",
+                for name, path, post_body in (("noop", "/bench/noop", None), ("classify", "/api/v1/classify", body)):
+                    before = workers_cpu_s(server)
+                    result = load(
+                        f"{server.url}{path}",
                         duration=args.duration,
                         connections=args.connections,
-                        post_body=None,
-                        token=None,
-                        workdir=root,
-                    )
-                )
-                runs["classify"].append(
-                    load(
-                        f"{server.url}/api/v1/classify",
-                        duration=args.duration,
-                        connections=args.connections,
-                        post_body=body,
+                        post_body=post_body,
                         token=token,
                         workdir=root,
                     )
-                )
+                    result["worker_cpu_us_per_request"] = (workers_cpu_s(server) - before) / max(1, result["requests"]) * 1e6
+                    runs[name].append(result)
             rss = [rss_mb(pid) for pid in server.worker_pids()]
             imported = csv_import(server, args.rows, root)
         finally:
@@ -332,6 +334,12 @@ def main() -> None:
             f"{cls_p99 / TARGETS['p99_ms']:.2f}x target",
         ),
         ("no-op p50 / p99 at 8 connections", f"{mean('noop', 'p50_ms'):.1f} / {max(r['p99_ms'] for r in runs['noop']):.1f} ms", "", ""),
+        (
+            "worker CPU per request: no-op / classify",
+            f"{mean('noop', 'worker_cpu_us_per_request'):.0f} / {mean('classify', 'worker_cpu_us_per_request'):.0f} us",
+            "",
+            f"classify costs {mean('classify', 'worker_cpu_us_per_request') / mean('noop', 'worker_cpu_us_per_request'):.2f}x",
+        ),
         ("cold start to first classification", f"{start_s:.2f} s", "< 1.5 s", f"{start_s / TARGETS['cold_start_s']:.2f}x target"),
         (
             "worker RSS (each of 2)",

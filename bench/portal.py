@@ -32,6 +32,7 @@ from pathlib import Path
 
 import requests
 
+from ci.processes import child_pids
 from mlruns_server.process import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,11 +84,7 @@ class Gunicorn:
         )  # fmt: skip
 
     def worker_pids(self) -> list[int]:
-        try:
-            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        except OSError:
-            return []
-        return [int(p) for p in children]
+        return child_pids(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

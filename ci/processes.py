@@ -213,14 +213,13 @@ def reload_portal(config: PipelineConfig, env: Environment, app_dir: Path, *, ti
     new = None
     while time.monotonic() < deadline:
         new = read_pid(second)
-        if new is not None and len(_children(new)) >= config.workers and http_ok(f"{env.url}/healthz"):
+        if new is not None and len(child_pids(new)) >= config.workers and http_ok(f"{env.url}/healthz"):
             break
         time.sleep(0.2)
     else:
         if new is not None:
             os.kill(new, signal.SIGTERM)
-        env.app_link.unlink(missing_ok=True)
-        env.app_link.symlink_to(before, target_is_directory=True)
+        point_app_link(env, Path(before))
         tail = env.log_file.read_text(errors="replace")[-3000:] if env.log_file.exists() else ""
         raise DeployError(f"{env.name}: the new gunicorn master did not start within {timeout:.0f}s; still serving the old app:\n{tail}")
     os.kill(old, signal.SIGTERM)
@@ -245,7 +244,8 @@ def _gunicorn() -> list[str]:
     return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "gunicorn"]
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (for gunicorn: a master's workers), from /proc."""
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:

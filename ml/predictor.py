@@ -15,6 +15,14 @@ from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, card_version, check_
 from ml.text import TokenizerSpec, encode_batch
 
 
+def cut_padding(token_ids: np.ndarray) -> np.ndarray:
+    """The ids without the all-padding columns after the longest text (at least one column)."""
+    if token_ids.size == 0:
+        return token_ids
+    used = np.flatnonzero(token_ids.any(axis=0))
+    return token_ids[:, : int(used[-1]) + 1 if len(used) else 1]
+
+
 @dataclass(frozen=True)
 class Prediction:
     probability: float
@@ -75,11 +83,7 @@ class Predictor:
 
     def trim(self, token_ids: np.ndarray) -> np.ndarray:
         """Drop the all-padding columns after the longest text, when the model allows it."""
-        if not self.variable_length or token_ids.size == 0:
-            return token_ids
-        used = np.flatnonzero(token_ids.any(axis=0))
-        width = int(used[-1]) + 1 if len(used) else 1
-        return token_ids[:, :width]
+        return cut_padding(token_ids) if self.variable_length else token_ids
 
     def predict_ids(self, token_ids: np.ndarray) -> np.ndarray:
         (probs,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: self.trim(token_ids)})

@@ -71,9 +71,9 @@ class Env:
     bench_noop: bool
     api_auth_cache_seconds: int
     prediction_log_flush_ms: int
+    prediction_log_max_pending: int
     cache_url: str
     var_dir: Path
-    prediction_log_max_pending: int
     environment: str
 
 
@@ -113,8 +113,8 @@ def load(environ: dict | None = None) -> Env:
         bench_noop=_bool(environ, "PORTAL_BENCH_NOOP", False),
         api_auth_cache_seconds=_int(environ, "API_AUTH_CACHE_SECONDS", 30),
         prediction_log_flush_ms=_int(environ, "PREDICTION_LOG_FLUSH_MS", 100),
+        prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),
         cache_url=environ.get("CACHE_URL", "").strip(),
         var_dir=var,
-        prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),
     )

@@ -5,8 +5,9 @@ workers then queue on SQLite's single writer lock. So each process keeps a buffe
 writes every PREDICTION_LOG_FLUSH_MS in one transaction. Row ids are reserved in blocks from the table's own
 id sequence, so the API still answers with the id the row will have.
 
-Nothing is dropped: a failed write keeps its rows and retries; past PREDICTION_LOG_MAX_PENDING rows the
-request itself writes (and answers 503 while the database stays down); the buffer is written when the
+Nothing is dropped: a failed write keeps its rows and retries; at PREDICTION_LOG_MAX_PENDING waiting rows
+a request first writes them itself, and while the database stays down it is refused whole (the API answers
+503, so the client knows it was not classified); the buffer is written when the
 process exits (gunicorn's graceful stop, a deploy, a restart). Only a hard kill loses the last flush
 interval: PREDICTION_LOG_FLUSH_MS=0 writes every row before the response instead.
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.bundle import CARD_FILE, MODEL_FILE, REFERENCE_FILE, BundleError
-from ml.predictor import Predictor
+from ml.predictor import Predictor, cut_padding
 from webportal.portal.mlflow_rest import ResolveError, resolve_bundle
 
 log = logging.getLogger("webportal.serving")
@@ -55,8 +55,7 @@ def _trimming_is_exact(predictor: Predictor, path: Path) -> bool:
             texts += [row.get("text", "") for _, row in zip(range(64), csv.DictReader(fh), strict=False)]
         ids = predictor.encode(texts)
         full = predictor.predict_ids(ids)
-        widths = [int(np.flatnonzero(row)[-1]) + 1 if row.any() else 1 for row in ids]
-        cut = [predictor.predict_ids(np.ascontiguousarray(row[None, :width]))[0] for row, width in zip(ids, widths, strict=True)]
+        cut = [predictor.predict_ids(np.ascontiguousarray(cut_padding(row[None])))[0] for row in ids]
         return bool(np.allclose(full, cut, atol=1e-5))
     except Exception:  # a fixed-length model (e.g. Flatten) rejects other lengths: keep full padding
         return False

@@ -21,15 +21,15 @@ def run_on(device_name: str, rows: int, epochs: int | None, seed: int = 7, *, mo
     import torch
 
     from ml.data import generate, held_out_sets, split
-    from ml.fit import FitConfig, fit, predict_proba
     from ml.glove import train_glove_on_corpus
     from ml.models import build_model
     from ml.text import build_spec, encode_batch
+    from ml.training_loop import FitConfig, fit, predict_proba
 
     device = torch.device(device_name)
     timings = {}
     start = time.perf_counter()
-    from ml.train import DEFAULT_EPOCHS
+    from ml.training_run import DEFAULT_EPOCHS
 
     epochs = epochs or DEFAULT_EPOCHS[model_type]
     frame = generate(rows, seed=seed, style=style)

@@ -28,7 +28,8 @@ def timed(fn, repeats: int) -> list[float]:
 
 
 def load_torch_model(card: dict, tracking_uri: str | None):
-    from ml.tracking import default_tracking_uri, quiet_mlflow_environment
+    from common.names import tracking_uri as default_tracking_uri
+    from ml.mlflow_setup import quiet_mlflow_environment
 
     quiet_mlflow_environment()
     import mlflow

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mlruns_server.process import free_port
+from common.processes import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

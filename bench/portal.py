@@ -32,8 +32,7 @@ from pathlib import Path
 
 import requests
 
-from ci.processes import child_pids
-from mlruns_server.process import free_port
+from common.processes import child_pids, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable

@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ml.tracking import quiet_mlflow_environment
+    from ml.mlflow_setup import quiet_mlflow_environment
 
     quiet_mlflow_environment()
     args = build_parser().parse_args(argv)

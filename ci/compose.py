@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from ci.processes import DeployError, wait_for_version
+from common.paths import PROJECT_ROOT
 from ml.bundle import copy_bundle, read_card
-from ml.tracking import PROJECT_ROOT
 
 
 def previous_dir(model_dir: Path) -> Path:

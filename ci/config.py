@@ -7,7 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ml.tracking import DEFAULT_MODEL_NAME, PROJECT_ROOT
+from common.names import MODEL_NAME
+from common.paths import PROJECT_ROOT
 
 STAGES = ("data", "train", "evaluate", "register", "gate", "package", "deploy", "smoke")
 
@@ -74,7 +75,7 @@ class PipelineConfig:
     batch_size: int = 256
     tracking_uri: str | None = None  # None: start or reuse the local MLflow server
     mlflow_port: int = 5000
-    model_name: str = DEFAULT_MODEL_NAME
+    model_name: str = MODEL_NAME
     gate_config: Path | None = None
     staging_port: int = 8001
     production_port: int = 8000

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ci.config import Environment, PipelineConfig
 from ci.processes import http_ok, manage, read_pid, reload_portal, start_portal, wait_for_version
+from common.paths import PROJECT_ROOT
 from ml.bundle import bundle_checksum, copy_bundle, read_card
-from ml.tracking import PROJECT_ROOT
 
 APP_PATHS = ("manage.py", "webportal", "ml")
 KEEP_RELEASES = 5

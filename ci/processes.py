@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from ci.config import Environment, PipelineConfig
+from common.processes import child_pids
 
 
 class DeployError(RuntimeError):
@@ -242,11 +243,3 @@ def _gunicorn() -> list[str]:
     that would run gunicorn/__main__.py as a script, whose folder then shadows the standard library."""
     script = Path(sys.executable).parent / "gunicorn"
     return [sys.executable, str(script)] if script.is_file() else [sys.executable, "-m", "gunicorn"]
-
-
-def child_pids(pid: int) -> list[int]:
-    """The direct children of a process (for gunicorn: a master's workers), from /proc."""
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []

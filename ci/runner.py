@@ -13,7 +13,7 @@ from pathlib import Path
 from ci import stages
 from ci.approval import auto_approve, request_approval, wait_for_approval
 from ci.config import STAGES, PipelineConfig
-from ml.tracking import git_commit
+from ml.mlflow_setup import git_commit
 
 PIPELINE_EXPERIMENT = "pipeline"
 
@@ -70,7 +70,7 @@ class _Recorder:
     def __init__(self, tracking_uri: str, result: PipelineResult, config: PipelineConfig):
         import mlflow
 
-        from ml.tracking import ensure_experiment
+        from ml.mlflow_setup import ensure_experiment
 
         self.client = mlflow.MlflowClient(tracking_uri=tracking_uri)
         experiment_id = ensure_experiment(PIPELINE_EXPERIMENT, tracking_uri)

@@ -23,7 +23,7 @@ def stage_data(config: PipelineConfig) -> dict:
 
 
 def stage_train(config: PipelineConfig, *, data: str, tracking_uri: str, pipeline_id: str) -> dict:
-    from ml.train import TrainConfig, train
+    from ml.training_run import TrainConfig, train
 
     result = train(
         TrainConfig(

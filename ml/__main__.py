@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from ml.tracking import DEFAULT_EXPERIMENT, quiet_mlflow_environment
+from common.names import TRAINING_EXPERIMENT
+from ml.mlflow_setup import quiet_mlflow_environment
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ml.train import TrainConfig, train
+    from ml.training_run import TrainConfig, train
 
     config = TrainConfig(
         data=args.data,
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--glove", type=Path, default=None, help="GloVe vectors in the standard text format (default: train them on the data)")
     p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or var/mlflow/mlflow.db)")
-    p.add_argument("--experiment", default=DEFAULT_EXPERIMENT)
+    p.add_argument("--experiment", default=TRAINING_EXPERIMENT)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)

@@ -1,7 +1,7 @@
 """Synthetic technician descriptions and the loader for user CSVs.
 
-The label rule (DESIGN.md): non-compliant (1) when made before 1995, or in fair/poor condition,
-or made of plastic/iron. The rule only generates and checks labels; models learn it from text.
+The label rule and the vocabulary live in ml.domain; the rule only generates and checks labels,
+models learn it from text.
 """
 
 from __future__ import annotations
@@ -15,11 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MATERIALS = ("plastic", "carbon fiber", "steel", "iron")
-CONDITIONS = ("poor", "fair", "good", "new")
-NON_COMPLIANT_MATERIALS = {"plastic", "iron"}
-NON_COMPLIANT_CONDITIONS = {"poor", "fair"}
-CUTOFF_YEAR = 1995
+from ml.domain import (
+    COMPLIANT_CONDITIONS,
+    COMPLIANT_MATERIALS,
+    CONDITIONS,
+    CUTOFF_YEAR,
+    MATERIAL_FORMS,
+    MATERIALS,
+    NON_COMPLIANT_CONDITIONS,
+    NON_COMPLIANT_MATERIALS,
+)
 
 TRAIN_YEARS = (1800, 2030)
 # Years inside the training range never shown in training: the model must read digits, not memorise years.
@@ -27,12 +32,6 @@ HOLDOUT_YEARS = frozenset({1931, 1962, 1977, 1989, 1993, 1997, 2008, 2016})
 # Years outside the training range, for the "unseen era" check.
 OUT_OF_RANGE_YEARS = ((1700, 1799), (2031, 2099))
 
-MATERIAL_FORMS = {
-    "plastic": ("plastic", "ABS plastic", "nylon plastic", "plastic polymer"),
-    "carbon fiber": ("carbon fiber", "carbon fibre", "carbon-fiber", "carbon fiber composite"),
-    "steel": ("steel", "stainless steel", "carbon steel", "galvanized steel"),
-    "iron": ("iron", "cast iron", "wrought iron", "ductile iron"),
-}
 COMPONENTS = (
     "component",
     "brake rotor",
@@ -123,10 +122,6 @@ STYLES = ("rich", "reference")
 SHAPE_SETS = ("train", "holdout")
 
 
-def label_for(*, year: int, condition: str, material: str) -> int:
-    return int(year < CUTOFF_YEAR or condition in NON_COMPLIANT_CONDITIONS or material in NON_COMPLIANT_MATERIALS)
-
-
 @dataclass(frozen=True)
 class YearSpec:
     """Where years come from: inclusive ranges, minus excluded years (or only the listed years)."""
@@ -166,8 +161,8 @@ def _sample_attributes(rng: np.random.Generator, pool: np.ndarray, labels: np.nd
     materials = np.empty(n, dtype=object)
     ok = labels == 0
     years[ok] = _sample_years(rng, pool, int(ok.sum()), compliant=True)
-    conditions[ok] = rng.choice(("good", "new"), size=int(ok.sum()))
-    materials[ok] = rng.choice(("steel", "carbon fiber"), size=int(ok.sum()))
+    conditions[ok] = rng.choice(COMPLIANT_CONDITIONS, size=int(ok.sum()))
+    materials[ok] = rng.choice(COMPLIANT_MATERIALS, size=int(ok.sum()))
     todo = np.flatnonzero(~ok)
     while len(todo):
         y = _sample_years(rng, pool, len(todo), compliant=False)

@@ -75,7 +75,7 @@ class LedgerEntry:
 
 
 def local_artifact_location(tracking_uri: str | None) -> str | None:
-    """Without a server (a sqlite:/// store), keep artifacts beside the database, as ml.tracking does, not in ./mlruns."""
+    """Without a server (a sqlite:/// store), keep artifacts beside the database, as ml.mlflow_setup does, not in ./mlruns."""
     if tracking_uri and tracking_uri.startswith("sqlite:///"):
         folder = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
         folder.mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.names import CHALLENGER, CHAMPION, MODEL_NAME
+from common.names import tracking_uri as _tracking_uri
 from ml import ledger
 
-DEFAULT_MODEL_NAME = "component-compliance"
-CHAMPION, CHALLENGER = "champion", "challenger"
+DEFAULT_MODEL_NAME = MODEL_NAME
 ONNX_MODEL, PYTORCH_MODEL, BUNDLE_ARTIFACTS = "onnx_model", "pytorch_model", "bundle"
 CONTRACT_METRICS = (
     "test_accuracy",
@@ -73,13 +74,7 @@ class PromotionFailed(RegistryError):
 
 
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
-    if tracking_uri:
-        return tracking_uri
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    from ml.tracking import default_tracking_uri  # no server configured: the project's local store (var/mlflow)
-
-    return default_tracking_uri()
+    return _tracking_uri(tracking_uri)
 
 
 def get_client(tracking_uri: str | None = None):
@@ -93,7 +88,7 @@ def get_client(tracking_uri: str | None = None):
 @contextlib.contextmanager
 def tracking(tracking_uri: str | None) -> Iterator[str]:
     """Point mlflow's fluent API (load_model, download_artifacts) at one server for the duration."""
-    from ml.tracking import use_tracking
+    from ml.mlflow_setup import use_tracking
 
     with use_tracking(resolve_tracking_uri(tracking_uri)) as uri:
         yield uri

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from common.paths import mlflow_dir
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
@@ -42,7 +42,7 @@ ENV_ARTIFACTS = "MLFLOW_ARTIFACTS_DESTINATION"
 ENV_ALLOWED_HOSTS = "MLFLOW_SERVER_EXTRA_ALLOWED_HOSTS"
 ENV_WORKERS = "MLFLOW_SERVER_WORKERS"
 ENV_VAR_DIR = "MLFLOW_SERVER_VAR_DIR"
-ENV_LOCAL_DIR = "MLFLOW_LOCAL_DIR"  # ml.tracking's store when training runs without a server: the same folder by default
+ENV_LOCAL_DIR = "MLFLOW_LOCAL_DIR"  # the local store (common.paths.mlflow_dir) when training runs without a server: the same folder
 AUTH_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY")
 
 
@@ -51,7 +51,7 @@ class ServerError(RuntimeError):
 
 
 def default_var_dir() -> Path:
-    return Path(os.environ.get(ENV_VAR_DIR) or os.environ.get(ENV_LOCAL_DIR) or PROJECT_ROOT / "var" / "mlflow")
+    return mlflow_dir()
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlruns_server.config import PROJECT_ROOT
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+from common.paths import PROJECT_ROOT
+from common.processes import free_port
 
 
 @dataclass

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ml.domain import CONDITIONS, MATERIAL_PATTERNS, OTHER_CONDITION_WORDS, OTHER_MATERIAL_WORDS
+
 YEAR_RANGE = (1500, 2199)  # wide on purpose: years outside the training range are exactly what drift should see
 OTHER = "other"
 UNKNOWN = "unknown"
@@ -28,27 +30,17 @@ _YEAR_CUE = re.compile(
 _NOT_YEAR_PREFIX = re.compile(r"(?:\blot|#|\bqty|\bbay|\bs/n|\bsn|\bpn\s+[a-z]{1,4}-|-)\s*$", re.IGNORECASE)
 _FOUR_DIGITS = re.compile(r"(?<![\d.])(\d{4})(?![\d.])")
 
-# Order matters: "carbon steel" is steel, "carbon fiber" is carbon fiber.
-_MATERIALS = (
-    ("carbon fiber", re.compile(r"\bcarbon[\s\-]*fib(?:er|re)s?\b|\bcfrp\b", re.IGNORECASE)),
-    ("steel", re.compile(r"\bsteel\b", re.IGNORECASE)),
-    ("iron", re.compile(r"\biron\b", re.IGNORECASE)),
-    ("plastic", re.compile(r"\b(?:plastics?|nylon|abs|polymer|polypropylene|polyethylene|pvc)\b", re.IGNORECASE)),
-)
-_OTHER_MATERIALS = re.compile(
-    r"\b(?:alumin(?:i)?um|titanium|brass|bronze|copper|zinc|magnesium|nickel|chrome|chromium|tungsten|rubber|ceramic|"
-    r"glass|wood(?:en)?|kevlar|fiberglass|fibreglass|composite|alloy|tin|lead)\b",
-    re.IGNORECASE,
-)
-_CONDITION_WORDS = ("poor", "fair", "good", "new")
-_OTHER_CONDITION_WORDS = r"excellent|worn|damaged|used|broken|refurbished|corroded|mint|bad|average|like\s+new"
+_MATERIALS = tuple((name, re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE)) for name, pattern in MATERIAL_PATTERNS)
+_OTHER_MATERIALS = re.compile(rf"\b(?:{OTHER_MATERIAL_WORDS})\b", re.IGNORECASE)
+_CONDITION_WORDS = CONDITIONS
+_WORDS = "|".join(CONDITIONS)
 _CONDITION_PHRASE = re.compile(
-    rf"\b(?:condition|cond\.?|state|rated)\s*[:\-]?\s*(poor|fair|good|new|{_OTHER_CONDITION_WORDS})\b"
-    rf"|\b(poor|fair|good|new|{_OTHER_CONDITION_WORDS})\s+(?:condition|cond\b|state)",
+    rf"\b(?:condition|cond\.?|state|rated)\s*[:\-]?\s*({_WORDS}|{OTHER_CONDITION_WORDS})\b"
+    rf"|\b({_WORDS}|{OTHER_CONDITION_WORDS})\s+(?:condition|cond\b|state)",
     re.IGNORECASE,
 )
-_CONDITION_BARE = re.compile(r"\b(poor|fair|good|new)\b", re.IGNORECASE)
-_OTHER_CONDITION_BARE = re.compile(rf"\b(?:{_OTHER_CONDITION_WORDS})\b", re.IGNORECASE)
+_CONDITION_BARE = re.compile(rf"\b({_WORDS})\b", re.IGNORECASE)
+_OTHER_CONDITION_BARE = re.compile(rf"\b(?:{OTHER_CONDITION_WORDS})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common.paths import PROJECT_ROOT
 from monitoring.alerts import send_alert
 
 log = logging.getLogger("monitoring")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = PROJECT_ROOT  # the portal's defaults (webportal/env.py) are relative to it too
 
 EXIT_CODES = {"ok": 0, "insufficient_data": 0, "drift": 1, "error": 2}
 
@@ -145,7 +146,7 @@ def _publish(
     summary["files"] = {k: str(v) for k, v in outcome.paths.items()}
 
     if config.tracking_uri:
-        from monitoring.tracking import TrackingError, log_run
+        from monitoring.mlflow_log import TrackingError, log_run
 
         try:
             json_path.write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")

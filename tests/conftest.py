@@ -22,7 +22,7 @@ DESIGN_EXAMPLES = [
 
 def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7, model_type: str = "cnn"):
     from ml.data import generate
-    from ml.train import TrainConfig
+    from ml.training_run import TrainConfig
 
     data = tmp / "components.csv"
     if not data.exists():
@@ -51,7 +51,7 @@ def tiny_train_config_factory():
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """A real MLflow-tracked training run on 6,000 generated rows (CNN, 3 epochs, CPU); its TrainResult."""
-    from ml.train import train
+    from ml.training_run import train
 
     return train(_tiny_config(tmp_path_factory.mktemp("trained")))
 

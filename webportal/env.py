@@ -11,7 +11,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from common.paths import PROJECT_ROOT
+
+REPO_ROOT = PROJECT_ROOT
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

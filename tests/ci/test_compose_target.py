@@ -13,8 +13,8 @@ from ci.compose import deploy_compose, rollback_compose
 from ci.config import PipelineConfig
 from ci.processes import manage, start_portal, stop_pid_file
 from ci.smoke import smoke_test
+from common.processes import free_port
 from ml.bundle import copy_bundle
-from mlruns_server.process import free_port
 from tests.conftest import ROOT
 
 

@@ -22,7 +22,7 @@ import requests
 from ci.config import PipelineConfig
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
-from mlruns_server.process import free_port
+from common.processes import free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -6,10 +6,8 @@ import pandas as pd
 import pytest
 
 from ml.data import (
-    CONDITIONS,
     HOLDOUT_SHAPES,
     HOLDOUT_YEARS,
-    MATERIALS,
     OUT_OF_RANGE_YEARS,
     REFERENCE_SHAPES,
     TRAIN_SHAPES,
@@ -18,10 +16,10 @@ from ml.data import (
     data_digest,
     generate,
     held_out_sets,
-    label_for,
     load_csv,
     split,
 )
+from ml.domain import CONDITIONS, MATERIALS, label_for
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from ml.data import generate
-from ml.fit import FitConfig, fit, pick_device
 from ml.models import build_model
 from ml.text import build_spec, encode_batch
+from ml.training_loop import FitConfig, fit, pick_device
 
 
 def test_auto_device_is_cpu_without_cuda_and_asking_for_cuda_fails_clearly():

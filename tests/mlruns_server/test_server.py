@@ -13,9 +13,9 @@ import urllib.request
 
 import pytest
 
+from common.paths import PROJECT_ROOT
+from common.processes import free_port
 from mlruns_server import ServerConfig
-from mlruns_server.config import PROJECT_ROOT
-from mlruns_server.process import free_port
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""Training runs in the shape of ml.train's contract (tiny models), and a TCP proxy that can play "server down"."""
+"""Training runs in the shape of ml.training_run's contract (tiny models), and a TCP proxy that can play "server down"."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def _accuracy(tiny: TinyModel) -> dict[str, float]:
 
 
 def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = "component-compliance", reference_rows: int = 50) -> str:
-    """One MLflow run as ml.train logs it: pytorch_model + onnx_model + bundle/ + contract metrics and tags."""
+    """One MLflow run as ml.training_run logs it: pytorch_model + onnx_model + bundle/ + contract metrics and tags."""
     import mlflow
     import mlflow.onnx
     import mlflow.pytorch

@@ -1,4 +1,4 @@
-"""The registry on a real `ml.train` run (the session fixture `trained_run`, a SQLite store, no server).
+"""The registry on a real `ml.training_run` run (the session fixture `trained_run`, a SQLite store, no server).
 
 Marked slow: alone it pays for the training fixture (~80 s here); in the full suite that fixture is shared.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mlruns_server.process import free_port
+from common.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable

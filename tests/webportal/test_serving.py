@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from common.processes import free_port
 from ml.bundle import copy_bundle
-from tests.webportal.conftest import REPO, client_for, free_port
+from tests.webportal.conftest import REPO, client_for
 from webportal.portal import services, serving
 from webportal.portal.mlflow_rest import ResolveError, parse_model_uri, resolve_bundle
 
@@ -191,7 +192,7 @@ def test_resolve_champion_through_real_mlflow_server(mlflow_server, portal_bundl
     import mlflow
     from mlflow import MlflowClient
 
-    from ml.tracking import use_tracking
+    from ml.mlflow_setup import use_tracking
 
     url, _ = mlflow_server
     client = MlflowClient(url, registry_uri=url)

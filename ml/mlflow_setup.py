@@ -1,4 +1,8 @@
-"""Where MLflow writes by default, and small helpers shared by training and the registry."""
+"""MLflow set-up shared by training, the registry and the pipeline: a quiet environment, the fluent API
+pointed at one server for a block, experiments with local artifacts, and the git commit a run records.
+
+Which server to use is decided by common.names.tracking_uri, not here.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_EXPERIMENT = "component-compliance"
-DEFAULT_MODEL_NAME = "component-compliance"
-
-
-def default_store_dir() -> Path:
-    return Path(os.environ.get("MLFLOW_LOCAL_DIR", PROJECT_ROOT / "var" / "mlflow"))
-
-
-def default_tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI when set, else a SQLite store under the project (var/mlflow/mlflow.db)."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    store = default_store_dir()
-    store.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{store / 'mlflow.db'}"
+from common.paths import PROJECT_ROOT
 
 
 def quiet_mlflow_environment() -> None:

@@ -16,18 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.names import MODEL_NAME, TRAINING_EXPERIMENT, tracking_uri
 from ml import bundle as bundle_files
 from ml.data import data_digest, held_out_sets, load_csv, split
-from ml.text import build_spec, encode_batch
-from ml.tracking import (
-    DEFAULT_EXPERIMENT,
-    DEFAULT_MODEL_NAME,
-    default_tracking_uri,
+from ml.mlflow_setup import (
     ensure_experiment,
     git_commit,
     quiet_mlflow_environment,
     use_tracking,
 )
+from ml.text import build_spec, encode_batch
 
 DEFAULT_EPOCHS = {"cnn": 3, "baseline": 8}
 
@@ -46,8 +44,8 @@ class TrainConfig:
     glove: Path | None = None
     glove_epochs: int = 150
     tracking_uri: str | None = None
-    experiment: str = DEFAULT_EXPERIMENT
-    model_name: str = DEFAULT_MODEL_NAME
+    experiment: str = TRAINING_EXPERIMENT
+    model_name: str = MODEL_NAME
     holdout_rows: int = 2000
     reference_rows: int = 2000
     parity_rows: int = 1000
@@ -99,9 +97,9 @@ def _write_bundle(out: Path, *, onnx_tmp: Path, spec, card: dict, reference: pd.
 def train(config: TrainConfig) -> TrainResult:
     """Train, evaluate, export and log one model; MLflow's global URIs are left as they were."""
     quiet_mlflow_environment()
-    tracking_uri = config.tracking_uri or default_tracking_uri()
-    with use_tracking(tracking_uri):
-        return _train(config, tracking_uri)
+    uri = tracking_uri(config.tracking_uri)
+    with use_tracking(uri):
+        return _train(config, uri)
 
 
 def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
@@ -111,10 +109,10 @@ def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
 
     from ml.evaluate import classification_metrics, classification_report_text, slice_accuracy
     from ml.export import export_and_verify
-    from ml.fit import FitConfig, fit, pick_device, predict_proba, seed_everything
     from ml.glove import load_glove_text, train_glove_on_corpus
     from ml.models import build_model
     from ml.plots import plot_confusion_matrix, plot_roc, plot_training_curves
+    from ml.training_loop import FitConfig, fit, pick_device, predict_proba, seed_everything
 
     started = time.perf_counter()
     seed_everything(config.seed)

@@ -73,7 +73,7 @@ def test_both_flavors_load_back_and_agree(trained_run, trained_bundle):
     import onnxruntime as ort
     import torch
 
-    from ml.tracking import use_tracking
+    from ml.mlflow_setup import use_tracking
 
     predictor = Predictor.from_bundle(trained_bundle)
     ids = predictor.encode(["steel gear made in 1990 good condition"] * 5 + ["carbon fiber bracket 2012 new"] * 2)
@@ -102,7 +102,7 @@ def test_bundle_card_describes_the_model(trained_bundle, trained_run):
 
 
 def test_training_is_deterministic_on_cpu_with_a_fixed_seed(tmp_path, tiny_train_config_factory):
-    from ml.train import train
+    from ml.training_run import train
 
     results = []
     for name in ("a", "b"):
@@ -117,7 +117,7 @@ def test_training_is_deterministic_on_cpu_with_a_fixed_seed(tmp_path, tiny_train
 
 
 def test_user_glove_file_is_used_and_its_provenance_logged(tmp_path, tiny_train_config_factory):
-    from ml.train import train
+    from ml.training_run import train
 
     glove = tmp_path / "glove.mini.8d.txt"
     rng = np.random.default_rng(0)

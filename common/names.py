@@ -1,0 +1,74 @@
+"""Names the parts agree on, and the one rule for which MLflow tracking server to talk to.
+
+The rule (`tracking_uri`): an explicit URI, else MLFLOW_TRACKING_URI, else the local server that
+`make run` / `python -m mlruns_server` started (found through its pid file), else the local server's
+SQLite store read directly. Every caller (training, registry, pipeline, monitoring, the portal's
+`models:/` resolution) uses it, so a command typed after `make run` talks to the running server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from common.paths import mlflow_dir
+
+MODEL_NAME = "component-compliance"  # the registered model
+TRAINING_EXPERIMENT = "component-compliance"
+GATE_EXPERIMENT = "model-gate"
+LEDGER_EXPERIMENT = "model-promotions"
+PIPELINE_EXPERIMENT = "pipeline"
+MONITORING_EXPERIMENT = "monitoring"
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+LOCAL_SERVER_HOST = "127.0.0.1"
+LOCAL_SERVER_PORT = 5000
+SERVER_PID_FILE = "server.pid"
+SERVER_URL_FILE = "server.url"  # written beside the pid file by the supervisor: the URL it serves
+
+
+def local_server_url(port: int = LOCAL_SERVER_PORT) -> str:
+    return f"http://{LOCAL_SERVER_HOST}:{port}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_local_server(folder: Path | None = None) -> str | None:
+    """The URL of the local MLflow server whose pid file in `folder` names a live process, else None."""
+    folder = Path(folder) if folder is not None else mlflow_dir()
+    try:
+        pid = int((folder / SERVER_PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if not _alive(pid):
+        return None
+    try:
+        url = (folder / SERVER_URL_FILE).read_text().strip()
+    except OSError:
+        url = ""
+    return url or local_server_url()
+
+
+def local_store_uri(folder: Path | None = None) -> str:
+    """The local server's SQLite backend, for reading runs while no server is up."""
+    folder = Path(folder) if folder is not None else mlflow_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(folder / 'mlflow.db').resolve()}"
+
+
+def tracking_uri(explicit: str | None = None, environ: dict | None = None) -> str:
+    """The tracking URI every part uses (see the module docstring for the order)."""
+    if explicit:
+        return explicit
+    env = os.environ if environ is None else environ
+    if env.get("MLFLOW_TRACKING_URI", "").strip():
+        return env["MLFLOW_TRACKING_URI"].strip()
+    return running_local_server() or local_store_uri()

@@ -1,0 +1,20 @@
+"""Where the project lives on disk and where local state goes by default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def var_dir(environ: dict | None = None) -> Path:
+    """Local state (databases, deploys, MLflow store); git-ignored. PORTAL_VAR_DIR moves it."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("PORTAL_VAR_DIR") or PROJECT_ROOT / "var")
+
+
+def mlflow_dir(environ: dict | None = None) -> Path:
+    """The local MLflow server's folder (its SQLite store, artifacts, pid file, log)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("MLFLOW_SERVER_VAR_DIR") or env.get("MLFLOW_LOCAL_DIR") or PROJECT_ROOT / "var" / "mlflow")

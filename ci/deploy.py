@@ -21,7 +21,7 @@ from ci.processes import http_ok, manage, read_pid, reload_portal, start_portal,
 from common.paths import PROJECT_ROOT
 from ml.bundle import bundle_checksum, copy_bundle, read_card
 
-APP_PATHS = ("manage.py", "webportal", "ml")
+APP_PATHS = ("manage.py", "common", "webportal", "ml")
 KEEP_RELEASES = 5
 _VERSION_RE = re.compile(r'^APP_VERSION\s*=\s*"([^"]+)"', re.MULTILINE)
 

@@ -16,6 +16,7 @@ WORKDIR /app
 COPY requirements/mlflow.txt requirements/mlflow.txt
 RUN pip install -r requirements/mlflow.txt
 
+COPY common/ common/
 COPY mlruns_server/ mlruns_server/
 
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /var/lib/mlflow app \

@@ -22,6 +22,7 @@ RUN pip install -r requirements/portal.txt
 # Only what the portal runs: the Django project and the light half of ml/ (bundle, tokenizer, predictor;
 # the torch modules in ml/ are never imported by the portal).
 COPY manage.py ./
+COPY common/ common/
 COPY ml/ ml/
 COPY webportal/ webportal/
 

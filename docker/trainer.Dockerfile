@@ -47,6 +47,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app
 
 # The project runs from its source tree (PYTHONPATH=/app): the same layout as a checkout.
 COPY --chown=app:app pyproject.toml manage.py ./
+COPY --chown=app:app common/ common/
 COPY --chown=app:app ml/ ml/
 COPY --chown=app:app ci/ ci/
 COPY --chown=app:app mlruns_server/ mlruns_server/

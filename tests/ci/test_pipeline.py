@@ -9,7 +9,7 @@ import pytest
 
 from ci.approval import ApprovalRejected, decide, request_approval, wait_for_approval
 from ci.config import STAGES, PipelineConfig
-from ci.deploy import app_checksum, app_version
+from ci.deploy import APP_PATHS, app_checksum, app_version
 from ci.runner import plan, select_stages
 from tests.conftest import ROOT
 
@@ -72,7 +72,7 @@ def test_approving_an_unknown_pipeline_is_a_clear_error(tmp_path):
 def test_app_version_and_checksum_follow_the_source(tmp_path):
     import shutil
 
-    for top in ("manage.py", "webportal", "ml"):
+    for top in APP_PATHS:
         src = ROOT / top
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / top)
     before = app_checksum(tmp_path)

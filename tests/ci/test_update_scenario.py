@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from ci.config import PipelineConfig
+from ci.deploy import APP_PATHS
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
 from common.processes import free_port
@@ -31,7 +32,7 @@ GATE = ROOT / "tests" / "ci" / "small_gate.json"
 
 def _copy_app(dst: Path) -> Path:
     dst.mkdir(parents=True)
-    for top in ("manage.py", "webportal", "ml"):
+    for top in APP_PATHS:
         src = ROOT / top
         if src.is_dir():
             shutil.copytree(src, dst / top, ignore=shutil.ignore_patterns("__pycache__"))

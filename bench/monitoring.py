@@ -2,10 +2,9 @@
 
     python bench/monitoring.py [--bundle artifacts/bundle] [--rows 100000]
 
-Builds a throwaway SQLite portal database (the portal's real migrations when manage.py is present, else
-the contract's tables), logs `rows` predictions scored by the bundle's model, then runs
+Builds a throwaway SQLite portal database (the portal's real migrations), logs `rows` predictions scored by the bundle's model, then runs
 `python -m monitoring drift --last ROWS` in a fresh process, twice: a window like the training data and a
-shifted one (sentence shapes never trained on, old years, unseen materials). Target (DESIGN.md section 5):
+shifted one (sentence shapes never trained on, old years, unseen materials). Target (docs/architecture.md, targets):
 under 60 s on this 2-core machine. Peak memory is the job process's maximum resident set size.
 """
 
@@ -23,24 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common.paths import PROJECT_ROOT
 
 
 def make_database(path: Path) -> str:
+    """A fresh SQLite portal database made by the portal's own migrations."""
     url = f"sqlite:///{path}"
-    if (ROOT / "manage.py").is_file():
-        env = {**os.environ, "DEBUG": "1", "DATABASE_URL": url, "PORTAL_VAR_DIR": str(path.parent / "var")}
-        done = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        if done.returncode == 0:
-            return url
-        print(f"manage.py migrate failed, using the contract tables instead:\n{done.stderr[-2000:]}", file=sys.stderr)
-        path.unlink(missing_ok=True)
-    from tests.monitoring.portal_db import create_portal_db
-
-    create_portal_db(url).dispose()
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": url, "PORTAL_VAR_DIR": str(path.parent / "var")}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py migrate failed:\n{done.stderr[-2000:]}")
     return url
 
 
@@ -62,6 +55,7 @@ def log_predictions(url: str, frame, predictor) -> None:
     import sqlalchemy as sa
 
     from monitoring.db import normalize_url
+    from webportal.portal.log_schema import PREDICTION_TABLE
 
     probs = predictor.predict_proba(frame["text"].tolist())
     end = datetime.now(UTC)
@@ -80,9 +74,9 @@ def log_predictions(url: str, frame, predictor) -> None:
         for i, (t, p) in enumerate(zip(frame["text"], probs, strict=True))
     ]
     engine = sa.create_engine(normalize_url(url))
-    table = sa.table("portal_prediction", *(sa.column(c) for c in rows[0]))
+    table = sa.table(PREDICTION_TABLE, *(sa.column(c) for c in rows[0]))
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM portal_prediction"))
+        conn.execute(sa.delete(table))
         conn.execute(sa.insert(table), rows)
     engine.dispose()
 
@@ -106,7 +100,7 @@ def run_job(url: str, bundle: Path, out: Path, rows: int) -> dict:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *args],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         env={**os.environ, "MLFLOW_TRACKING_URI": "", "ALERT_WEBHOOK_URL": ""},
@@ -121,7 +115,7 @@ def run_job(url: str, bundle: Path, out: Path, rows: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, default=ROOT / "artifacts" / "bundle")
+    parser.add_argument("--bundle", type=Path, default=PROJECT_ROOT / "artifacts" / "bundle")
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
 

@@ -2,19 +2,16 @@
 
     python bench/pipeline.py [--rows 100000]
 
-Target (DESIGN.md section 5): the whole run under 5 minutes on this 2-core CPU machine.
+Target (docs/architecture.md, targets): the whole run under 5 minutes on this 2-core CPU machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 from common.processes import free_port
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.names import MODEL_NAME
+from common.names import MODEL_NAME, local_server_url, server_uri
 from common.paths import PROJECT_ROOT
 
 STAGES = ("data", "train", "evaluate", "register", "gate", "package", "deploy", "smoke")
@@ -96,15 +96,17 @@ class PipelineConfig:
 
     @property
     def local_tracking_uri(self) -> str:
-        return f"http://127.0.0.1:{self.mlflow_port}"
+        return local_server_url(self.mlflow_port)
 
     @property
     def resolved_tracking_uri(self) -> str:
-        if self.tracking_uri or os.environ.get("PIPELINE_TRACKING_URI"):
-            return self.tracking_uri or os.environ["PIPELINE_TRACKING_URI"]
-        if self.target == "compose":
-            return os.environ.get("MLFLOW_TRACKING_URI", "http://mlflow:5000")
-        return self.local_tracking_uri
+        """The tracking-URI rule (common.names) over this pipeline's own MLflow folder; without any server the
+        local target starts one on mlflow_port, and compose talks to its `mlflow` service."""
+        explicit = self.tracking_uri or os.environ.get("PIPELINE_TRACKING_URI")
+        found = server_uri(explicit, folder=self.var / "mlflow")
+        if found:
+            return found
+        return "http://mlflow:5000" if self.target == "compose" else self.local_tracking_uri
 
     @property
     def starts_local_mlflow(self) -> bool:

@@ -64,11 +64,19 @@ def local_store_uri(folder: Path | None = None) -> str:
     return f"sqlite:///{(folder / 'mlflow.db').resolve()}"
 
 
-def tracking_uri(explicit: str | None = None, environ: dict | None = None) -> str:
-    """The tracking URI every part uses (see the module docstring for the order)."""
+def server_uri(explicit: str | None = None, environ: dict | None = None, *, folder: Path | None = None) -> str | None:
+    """The rule without its last step: an explicit URI, else MLFLOW_TRACKING_URI, else the running local server
+    (its pid file in `folder`, by default `mlflow_dir`); None when there is no server to talk to. For callers that
+    need a server: the portal's REST resolution, monitoring's optional logging, the pipeline (it starts one)."""
     if explicit:
         return explicit
     env = os.environ if environ is None else environ
     if env.get("MLFLOW_TRACKING_URI", "").strip():
         return env["MLFLOW_TRACKING_URI"].strip()
-    return running_local_server() or local_store_uri()
+    return running_local_server(folder if folder is not None else mlflow_dir(env))
+
+
+def tracking_uri(explicit: str | None = None, environ: dict | None = None) -> str:
+    """The tracking URI every part uses (see the module docstring for the order)."""
+    env = os.environ if environ is None else environ
+    return server_uri(explicit, env) or local_store_uri(mlflow_dir(env))

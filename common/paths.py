@@ -18,3 +18,15 @@ def mlflow_dir(environ: dict | None = None) -> Path:
     """The local MLflow server's folder (its SQLite store, artifacts, pid file, log)."""
     env = os.environ if environ is None else environ
     return Path(env.get("MLFLOW_SERVER_VAR_DIR") or env.get("MLFLOW_LOCAL_DIR") or PROJECT_ROOT / "var" / "mlflow")
+
+
+def portal_database_url(environ: dict | None = None) -> str:
+    """The portal's database: DATABASE_URL, else a SQLite file in `var_dir` (monitoring reads the same one)."""
+    env = os.environ if environ is None else environ
+    return env.get("DATABASE_URL") or f"sqlite:///{var_dir(env) / 'portal.sqlite3'}"
+
+
+def reports_dir(environ: dict | None = None) -> Path:
+    """Where monitoring writes its reports and the portal serves them from: REPORTS_DIR, else reports/."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("REPORTS_DIR") or PROJECT_ROOT / "reports")

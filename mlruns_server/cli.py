@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from common.names import SERVER_URL_FILE
 from mlruns_server.config import (
     ServerConfig,
     ServerError,
@@ -79,7 +80,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def claim_pid_file(path: Path) -> None:
+def url_file(pid_file: Path) -> Path:
+    """Beside the pid file: the URL the server answers on, so other commands find it on any port."""
+    return pid_file.with_name(SERVER_URL_FILE)
+
+
+def claim_pid_file(path: Path, url: str) -> None:
+    """Write our pid (refusing when another live server holds the file) and the URL we serve beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         try:
@@ -88,7 +95,16 @@ def claim_pid_file(path: Path) -> None:
             old = 0
         if old and old != os.getpid() and _pid_alive(old):
             raise ServerError(f"a server is already running with pid {old} (pid file {path}); stop it with: kill {old}")
+    url_file(path).write_text(f"{url}\n")
     path.write_text(f"{os.getpid()}\n")
+
+
+def release_pid_file(path: Path) -> None:
+    """Remove the pid file and the URL file, if the pid file is still ours."""
+    with contextlib.suppress(OSError, ValueError):
+        if int(path.read_text().strip() or 0) == os.getpid():
+            url_file(path).unlink(missing_ok=True)
+            path.unlink()
 
 
 def _die_with_parent() -> None:
@@ -117,7 +133,7 @@ def preflight(config: ServerConfig) -> None:
 
 def serve(config: ServerConfig) -> int:
     preflight(config)
-    claim_pid_file(config.pid_file)
+    claim_pid_file(config.pid_file, config.url)
     if config.auth:
         write_auth_config(config)
     stopping = {"signal": None}
@@ -153,9 +169,7 @@ def serve(config: ServerConfig) -> int:
                 break
         code = child.returncode
     finally:
-        with contextlib.suppress(OSError, ValueError):
-            if int(config.pid_file.read_text().strip() or 0) == os.getpid():
-                config.pid_file.unlink()
+        release_pid_file(config.pid_file)
     if stopping["signal"] is not None:
         print("mlruns_server: stopped", flush=True)
         return 0

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from common.names import LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, SERVER_PID_FILE
 from common.paths import mlflow_dir
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5000
+DEFAULT_HOST = LOCAL_SERVER_HOST
+DEFAULT_PORT = LOCAL_SERVER_PORT
 DEFAULT_WORKERS = 2
 # Host headers the server answers by default: loopback, the compose service name `mlflow`, private networks.
 DEFAULT_ALLOWED_HOSTS = (
@@ -74,7 +75,7 @@ class ServerConfig:
         if not self.artifacts_destination:
             self.artifacts_destination = str((self.var_dir / "artifacts").resolve())
         if self.pid_file is None:
-            self.pid_file = self.var_dir / "server.pid"
+            self.pid_file = self.var_dir / SERVER_PID_FILE
         self.pid_file = Path(self.pid_file)
 
     @classmethod

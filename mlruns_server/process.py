@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.names import SERVER_PID_FILE
 from common.paths import PROJECT_ROOT
 from common.processes import free_port
 
@@ -94,7 +95,7 @@ def start_server(
     var_dir = Path(var_dir)
     var_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port(host)
-    pid_file = var_dir / "server.pid"
+    pid_file = var_dir / SERVER_PID_FILE
     log_path = var_dir / "server.log"
     cmd = [sys.executable, "-m", "mlruns_server", "--host", host, "--port", str(port), "--workers", str(workers)]
     cmd += ["--var-dir", str(var_dir), "--pid-file", str(pid_file)]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from common.names import MONITORING_EXPERIMENT
 from monitoring.jobs import JobConfig, JobOutcome
 
 log = logging.getLogger("monitoring")
@@ -44,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--database-url", help="portal database (default: $DATABASE_URL)")
     common.add_argument("--bundle", type=Path, help="served model bundle folder (default: $MODEL_DIR)")
     common.add_argument("--out", type=Path, help="reports folder (default: $REPORTS_DIR or reports/)")
-    common.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI; metrics are skipped when unset)")
+    common.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the running local server; metrics are skipped without one)",
+    )
     common.add_argument("--webhook-url", help="alert webhook (default: $ALERT_WEBHOOK_URL)")
-    common.add_argument("--experiment", default="monitoring", help="MLflow experiment (default: monitoring)")
+    common.add_argument("--experiment", default=MONITORING_EXPERIMENT, help=f"MLflow experiment (default: {MONITORING_EXPERIMENT})")
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and the result line")
     drift_opts = argparse.ArgumentParser(add_help=False)
     window = drift_opts.add_mutually_exclusive_group()

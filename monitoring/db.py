@@ -1,6 +1,7 @@
 """The portal's database, seen from monitoring: read the prediction log and feedback, write report rows.
 
-Tables and columns are fixed by docs/contracts.md (owned and migrated by webportal/). Monitoring only
+Tables and columns are fixed by docs/contracts.md (owned and migrated by webportal/); the prediction log's
+column list is the portal's own (webportal.portal.log_schema, plain Python, no Django). Monitoring only
 ever INSERTs into portal_monitoring_report. Works on SQLite (Django's text datetimes) and PostgreSQL
 (psycopg 3), from the same Django-style DATABASE_URL the portal uses.
 """
@@ -15,11 +16,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-PREDICTION = sa.table(
-    "portal_prediction",
-    *(sa.column(c) for c in ("id", "component_id", "text", "probability", "label", "model_name", "model_version", "latency_ms", "source")),
-    sa.column("created_at"),
-)
+from webportal.portal.log_schema import PREDICTION_COLUMNS, PREDICTION_TABLE
+
+PREDICTION = sa.table(PREDICTION_TABLE, *(sa.column(c) for c in ("id", *PREDICTION_COLUMNS)))
+# What the jobs read by default: every logged column but who asked (monitoring never needs the user).
+READ_COLUMNS = tuple(c for c in ("id", *PREDICTION_COLUMNS) if c != "user_id")
 FEEDBACK = sa.table(
     "portal_feedback",
     *(sa.column(c) for c in ("id", "component_id", "prediction_id", "correct_label", "reviewer_id", "created_at")),
@@ -32,7 +33,7 @@ REPORT = sa.table(
     ),
     sa.column("created_at"),
 )
-REQUIRED_TABLES = ("portal_prediction", "portal_feedback", "portal_monitoring_report")
+REQUIRED_TABLES = (PREDICTION_TABLE, "portal_feedback", "portal_monitoring_report")
 
 _PG_SCHEMES = {"postgres", "postgresql", "pgsql", "postgresql+psycopg2", "postgresql+psycopg"}
 
@@ -106,18 +107,7 @@ def read_predictions(
     engine: Engine, *, since: datetime | None = None, last: int | None = None, columns: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
     """Rows of the prediction log: created at or after `since`, or the `last` N; oldest first."""
-    cols = columns or (
-        "id",
-        "component_id",
-        "text",
-        "probability",
-        "label",
-        "model_name",
-        "model_version",
-        "latency_ms",
-        "source",
-        "created_at",
-    )
+    cols = columns or READ_COLUMNS
     query = sa.select(*(PREDICTION.c[c] for c in cols))
     if since is not None:
         query = query.where(PREDICTION.c.created_at >= to_db_time(engine, since))

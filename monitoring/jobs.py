@@ -18,12 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common.paths import PROJECT_ROOT
+from common.names import MONITORING_EXPERIMENT, server_uri
+from common.paths import portal_database_url, reports_dir
 from monitoring.alerts import send_alert
 
 log = logging.getLogger("monitoring")
-
-REPO_ROOT = PROJECT_ROOT  # the portal's defaults (webportal/env.py) are relative to it too
 
 EXIT_CODES = {"ok": 0, "insufficient_data": 0, "drift": 1, "error": 2}
 
@@ -32,13 +31,13 @@ EXIT_CODES = {"ok": 0, "insufficient_data": 0, "drift": 1, "error": 2}
 class JobConfig:
     database_url: str | None
     bundle_dir: Path | None
-    out_dir: Path = REPO_ROOT / "reports"
+    out_dir: Path = field(default_factory=reports_dir)
     tracking_uri: str | None = None
     webhook_url: str | None = None
     since: timedelta | None = timedelta(days=7)
     last: int | None = None
     min_rows: int = 200
-    experiment: str = "monitoring"
+    experiment: str = MONITORING_EXPERIMENT
     # performance
     performance_since: timedelta | None = timedelta(days=30)
     min_reviewed: int = 30
@@ -48,16 +47,17 @@ class JobConfig:
     def from_env(cls, env: dict | None = None, **overrides) -> JobConfig:
         """Defaults from DATABASE_URL, MODEL_DIR, REPORTS_DIR, MLFLOW_TRACKING_URI, ALERT_WEBHOOK_URL.
 
-        Without DATABASE_URL / REPORTS_DIR, the portal's own defaults (webportal/env.py) apply:
-        sqlite:///<PORTAL_VAR_DIR or repo/var>/portal.sqlite3 and <repo>/reports.
+        Without DATABASE_URL / REPORTS_DIR, the portal's own defaults apply (common.paths):
+        sqlite:///<PORTAL_VAR_DIR or repo/var>/portal.sqlite3 and <repo>/reports. Metrics go to MLflow when
+        there is a server to take them (common.names.server_uri: MLFLOW_TRACKING_URI, else the local server
+        `make run` started); otherwise the job skips MLflow and keeps its files and portal row.
         """
         env = os.environ if env is None else env
-        var = Path(env.get("PORTAL_VAR_DIR") or REPO_ROOT / "var")
         base = cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{var / 'portal.sqlite3'}",
+            database_url=portal_database_url(env),
             bundle_dir=Path(env["MODEL_DIR"].strip()) if env.get("MODEL_DIR", "").strip() else None,
-            out_dir=Path(env.get("REPORTS_DIR") or REPO_ROOT / "reports"),
-            tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
+            out_dir=reports_dir(env),
+            tracking_uri=server_uri(environ=env),
             webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
@@ -164,7 +164,8 @@ def _publish(
             summary["mlflow"] = {"logged": False, "error": str(exc)}
             outcome.notes.append(f"MLflow: not logged ({exc})")
     else:
-        summary["mlflow"] = {"logged": False, "error": "no tracking URI (set MLFLOW_TRACKING_URI or --tracking-uri)"}
+        no_server = "no tracking server (set MLFLOW_TRACKING_URI or --tracking-uri, or start the local one)"
+        summary["mlflow"] = {"logged": False, "error": no_server}
 
     if engine is not None:
         try:

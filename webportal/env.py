@@ -11,9 +11,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from common.paths import PROJECT_ROOT
+from common.names import server_uri
+from common.paths import portal_database_url, reports_dir, var_dir
 
-REPO_ROOT = PROJECT_ROOT
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -87,16 +87,17 @@ def load(environ: dict | None = None) -> Env:
         if not debug:
             raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example)")
         secret_key = "django-insecure-local-development-only-not-for-production"
-    var = Path(environ.get("PORTAL_VAR_DIR") or REPO_ROOT / "var")
+    var = var_dir(environ)
     return Env(
         debug=debug,
         secret_key=secret_key,
         allowed_hosts=_list(environ, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"]),
         csrf_trusted_origins=_list(environ, "CSRF_TRUSTED_ORIGINS", []),
-        database_url=environ.get("DATABASE_URL") or f"sqlite:///{var / 'portal.sqlite3'}",
+        database_url=portal_database_url(environ),
         model_dir=environ.get("MODEL_DIR", "").strip(),
         model_uri=environ.get("MODEL_URI", "").strip(),
-        mlflow_tracking_uri=environ.get("MLFLOW_TRACKING_URI", "").strip(),
+        # `models:/` needs a server: MLFLOW_TRACKING_URI, else the local one `make run` started (common.names).
+        mlflow_tracking_uri=server_uri(environ=environ) or "",
         mlflow_auth=(environ["MLFLOW_TRACKING_USERNAME"], environ.get("MLFLOW_TRACKING_PASSWORD", ""))
         if environ.get("MLFLOW_TRACKING_USERNAME")
         else None,
@@ -104,7 +105,7 @@ def load(environ: dict | None = None) -> Env:
         model_cache_dir=Path(environ.get("MODEL_CACHE_DIR") or var / "model-cache"),
         model_poll_seconds=_int(environ, "MODEL_POLL_SECONDS", 10),
         model_threads=_int(environ, "MODEL_THREADS", 1),
-        reports_dir=Path(environ.get("REPORTS_DIR") or REPO_ROOT / "reports"),
+        reports_dir=reports_dir(environ),
         secure_ssl_redirect=_bool(environ, "SECURE_SSL_REDIRECT", not debug),
         secure_cookies=_bool(environ, "SECURE_COOKIES", not debug),
         hsts_seconds=_int(environ, "SECURE_HSTS_SECONDS", 0 if debug else 31_536_000),

@@ -13,7 +13,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from common.paths import PROJECT_ROOT as REPO
+
 DOCKER_DIR = REPO / "docker"
 REQUIREMENTS_DIR = REPO / "requirements"
 DOCKERFILES = sorted(DOCKER_DIR.glob("*.Dockerfile"))

@@ -82,11 +82,35 @@ def test_pid_file_refuses_a_second_instance(server):
     assert_one_line_error(result, "already running", str(server.pid))
 
 
+def test_pid_and_url_files_lead_every_part_to_the_server_on_its_port(server):
+    """The server runs on a free port, not 5000: the URL file beside the pid file is how the tracking-URI rule,
+    monitoring's MLflow logging and the portal's `models:/` resolution find it with MLFLOW_TRACKING_URI unset."""
+    from common.names import running_local_server, server_uri, tracking_uri
+    from monitoring.jobs import JobConfig
+    from webportal.env import load
+
+    folder = server.pid_file.parent
+    assert (folder / "server.url").read_text().strip() == server.uri
+    assert running_local_server(folder) == server.uri
+    env = {"MLFLOW_SERVER_VAR_DIR": str(folder)}
+    assert tracking_uri(environ=env) == server_uri(environ=env) == server.uri
+    assert JobConfig.from_env(env).tracking_uri == server.uri
+    assert load({**env, "DEBUG": "1"}).mlflow_tracking_uri == server.uri
+    assert server_uri(environ={**env, "MLFLOW_TRACKING_URI": "http://elsewhere:5000"}) == "http://elsewhere:5000"
+
+
 def test_sigterm_stops_cleanly_and_removes_the_pid_file(server):
+    from common.names import running_local_server, server_uri, tracking_uri
+
     port = int(server.uri.rsplit(":", 1)[1])
     os.kill(int(server.pid_file.read_text()), signal.SIGTERM)
     assert server.process.wait(timeout=30) == 0
     assert not server.pid_file.exists()
+    assert not (server.pid_file.parent / "server.url").exists()
+    assert running_local_server(server.pid_file.parent) is None
+    env = {"MLFLOW_SERVER_VAR_DIR": str(server.pid_file.parent)}  # no server: the rule falls back to its SQLite store
+    assert server_uri(environ=env) is None
+    assert tracking_uri(environ=env) == f"sqlite:///{(server.pid_file.parent / 'mlflow.db').resolve()}"
     assert "mlruns_server: stopped" in server.log()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # uvicorn's worker is gone too: the port is free again

@@ -1,7 +1,9 @@
 """The portal tables monitoring reads and writes, as SQLAlchemy Table definitions matching docs/contracts.md.
 
-Used while the portal's Django migrations may not exist yet. Datetimes are stored like Django does:
-text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC) on SQLite, timestamptz on PostgreSQL.
+Monitoring's tests build these tables directly (fast, and without Django, which monitoring never imports);
+test_portal_integration.py runs a job against the portal's real migrations, and tests/webportal/test_postgres.py
+holds the migrated columns to the contract. Datetimes are stored like Django does: text
+'YYYY-MM-DD HH:MM:SS.ffffff' (UTC) on SQLite, timestamptz on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -91,3 +91,20 @@ def test_unreachable_postgres_exits_2_fast(bundle_dir, tmp_path, capsys):
     code = main(["drift", "--database-url", "postgres://postgres@127.0.0.1:9/portal", "--bundle", str(bundle_dir), "--out", str(tmp_path)])
     assert code == 2 and datetime.now(UTC) - started < timedelta(seconds=20)
     assert "could not run: cannot reach the database postgresql+psycopg://postgres@127.0.0.1:9/portal" in capsys.readouterr().out
+
+
+def test_monitoring_reads_the_portal_column_list_without_django():
+    """monitoring.db takes the prediction log's columns from webportal.portal.log_schema: importing it (and the
+    jobs and CLI) in a fresh process loads no Django, and the default read is every logged column but the user."""
+    import subprocess
+    import sys
+
+    from webportal.portal.log_schema import PREDICTION_COLUMNS
+
+    code = (
+        "import sys, monitoring.cli, monitoring.jobs, monitoring.db as db; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django')); print(list(db.READ_COLUMNS))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1] == str(["id", *(c for c in PREDICTION_COLUMNS if c != "user_id")])

@@ -41,9 +41,11 @@ def webhook():
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
+def _clean_env(monkeypatch, tmp_path):
     for name in ("DATABASE_URL", "MODEL_DIR", "REPORTS_DIR", "MLFLOW_TRACKING_URI", "ALERT_WEBHOOK_URL", "PORTAL_VAR_DIR"):
         monkeypatch.delenv(name, raising=False)
+    # No local MLflow server either: the checkout's own (`make run`) must not receive the tests' runs.
+    monkeypatch.setenv("MLFLOW_SERVER_VAR_DIR", str(tmp_path / "no-mlflow-server"))
 
 
 def _engine(url):
@@ -140,9 +142,10 @@ def test_missing_bundle_exits_2_records_error_and_alerts(sqlite_url, tmp_path, w
 
 
 def test_defaults_follow_the_portal(monkeypatch, tmp_path):
-    from monitoring.jobs import REPO_ROOT, JobConfig
+    from common.paths import PROJECT_ROOT as REPO_ROOT
+    from monitoring.jobs import JobConfig
 
-    config = JobConfig.from_env({})
+    config = JobConfig.from_env({"MLFLOW_SERVER_VAR_DIR": str(tmp_path / "no-mlflow-server")})
     assert config.database_url == f"sqlite:///{REPO_ROOT / 'var' / 'portal.sqlite3'}"
     assert config.out_dir == REPO_ROOT / "reports" and config.bundle_dir is None and config.tracking_uri is None
     env = {"PORTAL_VAR_DIR": str(tmp_path), "MODEL_DIR": "/models/current", "REPORTS_DIR": "/reports", "ALERT_WEBHOOK_URL": "http://x"}
@@ -187,7 +190,7 @@ def test_mlflow_gets_metrics_tagged_with_model_version(sqlite_url, bundle_dir, p
 
     engine = _engine(sqlite_url)
     insert_predictions(engine, normal_window(WINDOW, 10, predictor), model_version=served_version)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # the embedded default backend (DESIGN.md section 4)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # the embedded default backend (docs/architecture.md)
     code = main(["drift", "--database-url", sqlite_url, "--bundle", str(bundle_dir), "--out", str(tmp_path), "--tracking-uri", uri])
     assert code == 0, capsys.readouterr().out
     client = MlflowClient(tracking_uri=uri)

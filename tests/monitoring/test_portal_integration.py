@@ -6,17 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from common.paths import PROJECT_ROOT
 from monitoring.cli import main
 from monitoring.db import connect
 
 from .conftest import WINDOW, shifted_window
 from .portal_db import insert_predictions
-
-ROOT = Path(__file__).resolve().parents[2]
 
 READ_BACK = """
 import json
@@ -30,13 +28,12 @@ print(json.dumps({"kind": r.kind, "status": r.status, "rows": r.rows, "created_a
 
 
 def _manage(env: dict, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (ROOT / "manage.py").is_file(), reason="the portal (manage.py) is not in this checkout")
 def test_reports_written_by_monitoring_load_in_the_portal(tmp_path, bundle_dir, predictor, served_version, capsys):
     db, reports_dir = tmp_path / "portal.sqlite3", tmp_path / "reports"
     env = {

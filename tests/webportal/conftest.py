@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from common.paths import PROJECT_ROOT as REPO
 from common.processes import free_port
 
-REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 ARTIFACTS = REPO / "test-artifacts"
 

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.webportal.conftest import REPO, manage, portal_env
+from webportal.portal.log_schema import PREDICTION_COLUMNS, PREDICTION_TABLE
 
 pytestmark = pytest.mark.postgres
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -48,7 +49,8 @@ def pg_database():
 
 def test_migrations_create_contract_tables_and_monitoring_can_insert(pg_database, tmp_path):
     """Migrate a fresh PostgreSQL database; the monitoring job's tables have exactly the contract's columns,
-    and a SQLAlchemy insert without created_at/summary works (database defaults)."""
+    the prediction log's shared column list (webportal.portal.log_schema) is the migrated table's, and a
+    SQLAlchemy insert without created_at/summary works (database defaults)."""
     import sqlalchemy as sa
 
     manage(portal_env(tmp_path, DATABASE_URL=pg_database), "migrate", "--noinput")
@@ -57,6 +59,8 @@ def test_migrations_create_contract_tables_and_monitoring_can_insert(pg_database
         inspector = sa.inspect(engine)
         for table, columns in CONTRACT.items():
             assert {c["name"] for c in inspector.get_columns(table)} == columns, table
+        # The one column list the portal writes and monitoring reads is the migrated table's.
+        assert {c["name"] for c in inspector.get_columns(PREDICTION_TABLE)} == {"id", *PREDICTION_COLUMNS}
         with engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO portal_monitoring_report (kind, status, headline) VALUES ('drift', 'ok', 'from sqlalchemy')"))
             row = conn.execute(sa.text("SELECT summary, rows, created_at FROM portal_monitoring_report")).one()

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from tests.webportal.conftest import client_for, manage, portal_env
 from webportal.api import views
 from webportal.api.serializers import ClassifyRequest
-from webportal.portal.bulk import PREDICTION_COLUMNS
+from webportal.portal.log_schema import PREDICTION_COLUMNS
 from webportal.portal.models import Prediction
 from webportal.portal.prediction_log import LogUnavailable, PredictionLog
 

@@ -5,20 +5,6 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-# Column order of the raw INSERTs into portal_prediction (the API's prediction log and imports).
-PREDICTION_COLUMNS = [
-    "component_id",
-    "text",
-    "probability",
-    "label",
-    "model_name",
-    "model_version",
-    "latency_ms",
-    "user_id",
-    "source",
-    "created_at",
-]
-
 
 def insert_many(model, columns: list[str], rows: list[tuple], *, returning: bool = False, chunk: int = 500) -> list[int]:
     """Multi-row INSERT (... RETURNING id) without building model instances.

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
 
-from webportal.portal.bulk import PREDICTION_COLUMNS, can_reserve_ids, insert_many, reserve_ids
+from webportal.portal.bulk import can_reserve_ids, insert_many, reserve_ids
+from webportal.portal.log_schema import PREDICTION_COLUMNS
 from webportal.portal.models import Prediction
 
 log = logging.getLogger("webportal.prediction_log")

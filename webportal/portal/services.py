@@ -21,7 +21,8 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from webportal.portal import serving
-from webportal.portal.bulk import PREDICTION_COLUMNS, insert_many
+from webportal.portal.bulk import insert_many
+from webportal.portal.log_schema import PREDICTION_COLUMNS
 from webportal.portal.models import Component, ComponentRevision, Feedback, ImportBatch, Label, Prediction
 from webportal.portal.prediction_log import get_log
 

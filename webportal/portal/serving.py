@@ -132,7 +132,7 @@ class ModelHolder:
             return Path(self.model_dir), None, None
         if self.model_uri:
             if not self.tracking_uri:
-                raise ResolveError("MODEL_URI is set but MLFLOW_TRACKING_URI is not")
+                raise ResolveError("MODEL_URI is set but there is no tracking server: set MLFLOW_TRACKING_URI or start the local one")
             resolved = resolve_bundle(
                 uri=self.model_uri, tracking_uri=self.tracking_uri, cache_dir=self.cache_dir, auth=self.mlflow_auth, token=self.mlflow_token
             )

@@ -9,11 +9,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from common.paths import PROJECT_ROOT
 from webportal import env as _env
 
 ENV = _env.load()
 BASE_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = _env.REPO_ROOT
+REPO_ROOT = PROJECT_ROOT  # relative report paths are also looked up here
 
 DEBUG = ENV.debug
 SECRET_KEY = ENV.secret_key

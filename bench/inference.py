@@ -13,8 +13,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if TYPE_CHECKING:
+    from ml.bundle import ModelCard
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -27,7 +31,7 @@ def timed(fn, repeats: int) -> list[float]:
     return out
 
 
-def load_torch_model(card: dict, tracking_uri: str | None):
+def load_torch_model(card: ModelCard, tracking_uri: str | None):
     from common.names import tracking_uri as default_tracking_uri
     from ml.mlflow_setup import quiet_mlflow_environment
 
@@ -36,8 +40,8 @@ def load_torch_model(card: dict, tracking_uri: str | None):
     import mlflow.pytorch
 
     mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
-    logged = mlflow.search_logged_models(experiment_ids=[card["experiment_id"]], output_format="list")
-    uri = next(m.model_uri for m in logged if m.source_run_id == card["run_id"] and m.name == "pytorch_model")
+    logged = mlflow.search_logged_models(experiment_ids=[card.experiment_id], output_format="list")
+    uri = next(m.model_uri for m in logged if m.source_run_id == card.run_id and m.name == "pytorch_model")
     return mlflow.pytorch.load_model(uri).eval()
 
 
@@ -74,7 +78,7 @@ def main() -> int:
         rows.append((f"batch 1024 throughput ({threads} thr)", f"{tm:,.0f} rows/s", f"{om:,.0f} rows/s", om / tm, ">= 1x"))
     tok = statistics.median(timed(lambda: encode_batch(texts, predictor.spec), 10)) / len(texts)
     card, spec = predictor.card, predictor.spec
-    print(f"\nmodel: {card.get('model_type')} run {card.get('run_id')}, vocabulary {spec.vocab_size}, max length {spec.max_length}")
+    print(f"\nmodel: {card.model_type} run {card.run_id}, vocabulary {spec.vocab_size}, max length {spec.max_length}")
     print(f"tokenizer cost: {tok * 1e6:.1f} us per row (shared by both engines)\n")
     header = f"| {'measure':<34} | {'PyTorch eager':>15} | {'ONNX Runtime':>15} | {'ONNX / PyTorch':>14} | {'target':>7} |"
     print(header)

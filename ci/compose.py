@@ -20,7 +20,7 @@ def previous_dir(model_dir: Path) -> Path:
 
 
 def deploy_compose(*, bundle: Path, model_dir: Path, portal_url: str) -> dict:
-    version = str(read_card(bundle).get("model_version"))
+    version = str(read_card(bundle).model_version)
     if (model_dir / "model_card.json").exists():
         shutil.rmtree(previous_dir(model_dir), ignore_errors=True)
         copy_bundle(model_dir, previous_dir(model_dir))
@@ -39,6 +39,6 @@ def rollback_compose(*, model_dir: Path, portal_url: str) -> str | None:
     if not (previous / "model_card.json").exists():
         return None
     copy_bundle(previous, model_dir)
-    version = str(read_card(model_dir).get("model_version"))
+    version = str(read_card(model_dir).model_version)
     wait_for_version(portal_url, version, timeout=90)
     return version

@@ -71,7 +71,7 @@ def prepare_release(env: Environment, bundle: Path, *, release_id: str, source: 
     return {
         "release_id": release_id,
         "folder": str(folder),
-        "model_version": str(card.get("model_version") or card.get("run_id")),
+        "model_version": str(card.model_version or card.run_id),
         "bundle_checksum": bundle_checksum(folder / "bundle"),
         "app_version": app_version(source),
         "app_checksum": app_checksum(source),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, card_version, check_bundle, read_json, read_tokenizer
+from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, ModelCard, check_bundle, read_card_file, read_json, read_tokenizer
 from ml.text import TokenizerSpec, encode_batch
 
 
@@ -31,7 +31,7 @@ class Prediction:
 
 
 class Predictor:
-    def __init__(self, *, session, spec: TokenizerSpec, labels: dict, card: dict, path: Path | None = None):
+    def __init__(self, *, session, spec: TokenizerSpec, labels: dict, card: ModelCard, path: Path | None = None):
         self.session = session
         self.spec = spec
         self.threshold = float(labels.get("threshold", 0.5))
@@ -40,7 +40,7 @@ class Predictor:
         self.path = path
         # Models without a fixed input length (masked pooling) give the same result on ids cut after the
         # longest text of a batch, and run much faster on them.
-        self.variable_length = bool(card.get("variable_length", False))
+        self.variable_length = card.variable_length
 
     @classmethod
     def from_bundle(cls, path: str | Path, *, threads: int = 1) -> Predictor:
@@ -51,7 +51,7 @@ class Predictor:
         labels = read_json(paths.labels)
         if "names" not in labels:
             raise BundleError(f"model bundle {paths.root}: labels.json has no 'names'")
-        card = read_json(paths.card)
+        card = read_card_file(paths.card)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -71,12 +71,12 @@ class Predictor:
 
     @property
     def model_name(self) -> str:
-        return str(self.card.get("model_name", "component-compliance"))
+        return self.card.model_name
 
     @property
     def version(self) -> str:
         """What the portal shows: the registry version when known, else the training run id."""
-        return card_version(self.card)
+        return self.card.version
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return encode_batch(texts, self.spec)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -78,20 +77,6 @@ def _log_datasets(mlflow, frame: pd.DataFrame, source: Path, glove_matrix: np.nd
     glove_name = Path(glove_provenance["path"]).name if glove_provenance.get("path") else "glove-trained-on-corpus"
     vectors = mlflow.data.from_numpy(glove_matrix, source=glove_provenance.get("path") or "trained-on-training-corpus", name=glove_name)
     mlflow.log_input(vectors, context="embeddings")
-
-
-def _write_bundle(out: Path, *, onnx_tmp: Path, spec, card: dict, reference: pd.DataFrame) -> Path:
-    """Build the bundle beside `out`, then swap it in, so a reader never sees half a bundle."""
-    staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; servers running as another user must read it
-    (staging / bundle_files.MODEL_FILE).write_bytes(onnx_tmp.read_bytes())
-    spec.save(staging / bundle_files.TOKENIZER_FILE)
-    (staging / bundle_files.LABELS_FILE).write_text(json.dumps(bundle_files.DEFAULT_LABELS, indent=1))
-    (staging / bundle_files.CARD_FILE).write_text(json.dumps(card, indent=1, default=str))
-    reference.to_csv(staging / bundle_files.REFERENCE_FILE, index=False)
-    bundle_files.copy_bundle(staging, out)
-    shutil.rmtree(staging, ignore_errors=True)
-    return out
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -209,24 +194,23 @@ def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
 
             reference = train_df.sample(min(config.reference_rows, len(train_df)), random_state=config.seed)[["text", "label"]].copy()
             reference["probability"] = predict_proba(model, encode_batch(reference["text"].tolist(), spec), device=cpu)
-            card = {
-                "model_name": config.model_name,
-                "model_version": None,
-                "run_id": run_id,
-                "experiment_id": experiment_id,
-                "model_type": config.model_type,
-                "variable_length": config.model_type == "cnn",
-                "metrics": {k: round(float(v), 6) for k, v in metrics.items()},
-                "data_digest": digest,
-                "data_rows": len(frame),
-                "git_commit": commit,
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "device": str(device),
-                "tokenizer_version": spec.version,
-                "glove": vectors.provenance,
-                "params": {"epochs": epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr},
-            }
-            _write_bundle(out, onnx_tmp=tmp / "model.onnx", spec=spec, card=card, reference=reference)
+            card = bundle_files.ModelCard(
+                model_name=config.model_name,
+                run_id=run_id,
+                experiment_id=experiment_id,
+                model_type=config.model_type,
+                variable_length=config.model_type == "cnn",
+                metrics={k: round(float(v), 6) for k, v in metrics.items()},
+                data_digest=digest,
+                data_rows=len(frame),
+                git_commit=commit,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                device=str(device),
+                tokenizer_version=spec.version,
+                glove=vectors.provenance,
+                params={"epochs": epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr},
+            )
+            bundle_files.write_bundle(out, model_file=tmp / "model.onnx", spec=spec, card=card, reference=reference)
             mlflow.log_artifacts(str(out), artifact_path="bundle")
             mlflow.log_artifact(str(out / bundle_files.TOKENIZER_FILE), artifact_path="tokenizer")
 

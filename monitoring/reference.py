@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml.bundle import BundleError, card_version, check_bundle, read_json, read_tokenizer
+from ml.bundle import BundleError, check_bundle, read_card_file, read_json, read_tokenizer
 from ml.text import TokenizerSpec
 
 
@@ -30,7 +30,7 @@ def load_reference(bundle_dir: str | Path | None) -> Reference:
         raise BundleError("no model bundle given: pass --bundle DIR or set MODEL_DIR")
     paths = check_bundle(bundle_dir)
     spec = read_tokenizer(paths)
-    card = read_json(paths.card)
+    card = read_card_file(paths.card)
     labels = read_json(paths.labels)
     try:
         frame = pd.read_csv(paths.reference, dtype={"text": str}, keep_default_na=False)
@@ -45,7 +45,7 @@ def load_reference(bundle_dir: str | Path | None) -> Reference:
         root=paths.root,
         frame=frame,
         spec=spec,
-        model_name=str(card.get("model_name") or "component-compliance"),
-        model_version=card_version(card),
+        model_name=card.model_name,
+        model_version=card.version,
         threshold=float(labels.get("threshold", 0.5)),
     )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from ml.bundle import BUNDLE_FILES, BundleError, bundle_checksum, check_bundle, copy_bundle
+from ml.bundle import BUNDLE_FILES, BundleError, bundle_checksum, check_bundle, copy_bundle, read_card, write_card
 from ml.predictor import Predictor
 from ml.text import TokenizerSpec, encode_batch
 from tests.conftest import ROOT
@@ -24,7 +24,7 @@ def test_predictor_labels_raw_text(trained_bundle, design_examples):
     assert all(p.label_name == ("non-compliant" if p.label else "compliant") for p in predictions)
     probs = predictor.predict_proba(texts * 700)  # crosses the internal batch boundary
     assert probs.shape == (2100,) and np.allclose(probs[:3], [p.probability for p in predictions], atol=1e-6)
-    assert predictor.version == predictor.card["run_id"]
+    assert predictor.version == predictor.card.run_id
 
 
 def test_predictor_rejects_a_bare_string(trained_bundle):
@@ -110,9 +110,7 @@ def test_missing_folder_is_a_bundle_error(tmp_path):
 def test_copy_is_complete_and_checksum_stable(trained_bundle, tmp_path):
     copied = copy_bundle(trained_bundle, tmp_path / "served")
     assert bundle_checksum(copied) == bundle_checksum(trained_bundle)
-    card = json.loads((copied / "model_card.json").read_text())
-    card["model_version"] = "7"
-    (copied / "model_card.json").write_text(json.dumps(card))
+    write_card(copied, replace(read_card(copied), model_version="7"))
     assert bundle_checksum(copied) != bundle_checksum(trained_bundle)
     assert Predictor.from_bundle(copied).version == "7"
 

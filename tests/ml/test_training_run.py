@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import mlflow
 import numpy as np
 import pytest
 
-from ml.bundle import BUNDLE_FILES
+from ml.bundle import BUNDLE_FILES, read_card
 from ml.predictor import Predictor
 
 
@@ -93,10 +91,10 @@ def test_both_flavors_load_back_and_agree(trained_run, trained_bundle):
 
 
 def test_bundle_card_describes_the_model(trained_bundle, trained_run):
-    card = json.loads((trained_bundle / "model_card.json").read_text())
-    assert card["run_id"] == trained_run.run_id and card["model_type"] == "cnn"
-    assert card["metrics"]["test_accuracy"] == pytest.approx(trained_run.metrics["test_accuracy"], abs=1e-6)
-    assert card["data_digest"] and card["git_commit"] and card["created_at"]
+    card = read_card(trained_bundle)
+    assert card.run_id == trained_run.run_id and card.model_type == "cnn"
+    assert card.metrics["test_accuracy"] == pytest.approx(trained_run.metrics["test_accuracy"], abs=1e-6)
+    assert card.data_digest and card.git_commit and card.created_at
     reference = (trained_bundle / "reference.csv").read_text().splitlines()
     assert reference[0] == "text,label,probability" and len(reference) == 501
 
@@ -129,4 +127,4 @@ def test_user_glove_file_is_used_and_its_provenance_logged(tmp_path, tiny_train_
     result = train(config)
     run = mlflow.MlflowClient(tracking_uri=result.tracking_uri).get_run(result.run_id)
     assert run.data.params["glove_source"] == "file" and run.data.params["glove_dim"] == "8"
-    assert json.loads((result.bundle_dir / "model_card.json").read_text())["glove"]["path"] == str(glove)
+    assert read_card(result.bundle_dir).glove["path"] == str(glove)

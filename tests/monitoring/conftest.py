@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.bundle import ModelCard, write_card
 from ml.data import YearSpec, generate
 
 from .portal_db import create_portal_db
@@ -82,8 +83,7 @@ def _build_bundle(root: Path) -> Path:
         dynamic_axes={"token_ids": {0: "batch"}, "probability": {0: "batch"}},
     )
     (root / "labels.json").write_text(json.dumps({"names": {"0": "compliant", "1": "non-compliant"}, "threshold": 0.5}))
-    card = {"model_name": "component-compliance", "model_version": "7", "run_id": "test-run", "model_type": "cnn", "metrics": {}}
-    (root / "model_card.json").write_text(json.dumps(card))
+    write_card(root, ModelCard(model_name="component-compliance", model_version="7", run_id="test-run", model_type="cnn"))
     from ml.predictor import Predictor
 
     reference = train.iloc[:2000][["text", "label"]].copy()

@@ -50,7 +50,7 @@ def build_bundle(
     import numpy as np
     import torch
 
-    from ml.bundle import CARD_FILE, DEFAULT_LABELS, LABELS_FILE, MODEL_FILE, REFERENCE_FILE, TOKENIZER_FILE
+    from ml.bundle import DEFAULT_LABELS, LABELS_FILE, MODEL_FILE, REFERENCE_FILE, TOKENIZER_FILE, ModelCard, write_card
     from ml.data import generate
     from ml.text import build_spec, encode_batch
 
@@ -78,17 +78,17 @@ def build_bundle(
     (out / LABELS_FILE).write_text(json.dumps(DEFAULT_LABELS))
     with torch.no_grad():
         probs = model(torch.from_numpy(encode_batch(list(frame["text"]), spec))).numpy()
-    card = {
-        "model_name": "component-compliance",
-        "model_version": version,
-        "run_id": f"test-run-{seed}",
-        "model_type": "cnn",
-        "metrics": {"test_accuracy": float(np.mean((probs >= 0.5) == frame["label"].to_numpy()))},
-        "data_digest": "test",
-        "git_commit": "test",
-        "created_at": datetime.now(UTC).isoformat(),
-    }
-    (out / CARD_FILE).write_text(json.dumps(card))
+    card = ModelCard(
+        model_name="component-compliance",
+        model_version=version,
+        run_id=f"test-run-{seed}",
+        model_type="cnn",
+        metrics={"test_accuracy": float(np.mean((probs >= 0.5) == frame["label"].to_numpy()))},
+        data_digest="test",
+        git_commit="test",
+        created_at=datetime.now(UTC).isoformat(),
+    )
+    write_card(out, card)
     frame.assign(probability=probs)[["text", "label", "probability"]].to_csv(out / REFERENCE_FILE, index=False)
     return out
 

@@ -9,13 +9,14 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from common.processes import free_port
-from ml.bundle import copy_bundle
+from ml.bundle import CARD_VERSION, copy_bundle, read_card, write_card
 from tests.webportal.conftest import REPO, client_for
 from webportal.portal import services, serving
 from webportal.portal.mlflow_rest import ResolveError, parse_model_uri, resolve_bundle
@@ -34,9 +35,10 @@ def test_load_reports_version_and_card(portal_bundle):
     assert status.loaded and status.version == holder.current.predictor.version and not status.stale
 
 
-@pytest.mark.parametrize("damage", ["missing-dir", "missing-file", "corrupt-onnx", "corrupt-tokenizer"])
+@pytest.mark.parametrize("damage", ["missing-dir", "missing-file", "corrupt-onnx", "corrupt-tokenizer", "future-card-version"])
 def test_bad_bundle_keeps_last_good_model(portal_bundle, second_bundle, tmp_path, damage):
-    """A missing or corrupt new bundle: the old model keeps serving, the error is reported."""
+    """A missing or corrupt new bundle, or one whose model card has a newer contract version than this portal
+    reads: the old model keeps serving, the error is reported."""
     live = tmp_path / "model"
     copy_bundle(portal_bundle, live)
     holder = _holder(live)
@@ -48,6 +50,8 @@ def test_bad_bundle_keeps_last_good_model(portal_bundle, second_bundle, tmp_path
         (live / "model.onnx").unlink()
     elif damage == "corrupt-onnx":
         (live / "model.onnx").write_bytes(b"not an onnx model")
+    elif damage == "future-card-version":
+        write_card(live, replace(read_card(live), contract_version=CARD_VERSION + 1))
     else:
         (live / "tokenizer.json").write_text("{broken")
     assert not holder.load()

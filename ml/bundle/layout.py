@@ -1,22 +1,10 @@
-"""The inference bundle: a folder any serving process can load with numpy and onnxruntime alone.
-
-Layout (DESIGN.md, "Inference bundle"):
-    model.onnx        single-file ONNX model: token_ids int64 [batch, seq] -> probability float32 [batch]
-    tokenizer.json    the TokenizerSpec used in training
-    labels.json       label ids -> names, and the decision threshold
-    model_card.json   metrics, data digest, git commit, training run id, model name/version
-    reference.csv     a sample of training inputs (text, label, probability) for drift checks
-"""
+"""The bundle's files: their names, the check that all are there, and one checksum over them."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-from ml.text import TokenizerError, TokenizerSpec
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -73,33 +61,6 @@ def check_bundle(path: str | Path) -> BundlePaths:
     return BundlePaths(root)
 
 
-def read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"model bundle file {path.name} is corrupt: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BundleError(f"model bundle file {path.name} is corrupt: expected a JSON object")
-    return data
-
-
-def read_tokenizer(paths: BundlePaths) -> TokenizerSpec:
-    """The bundle's tokenizer spec; BundleError when it is corrupt."""
-    try:
-        return TokenizerSpec.load(paths.tokenizer)
-    except TokenizerError as exc:
-        raise BundleError(f"model bundle {paths.root}: tokenizer.json is corrupt: {exc}") from exc
-
-
-def card_version(card: dict) -> str:
-    """The version a bundle is known by: the registry version when known, else the training run id."""
-    return str(card.get("model_version") or card.get("run_id") or "unversioned")
-
-
-def read_card(path: str | Path) -> dict:
-    return read_json(check_bundle(path).card)
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -116,22 +77,3 @@ def bundle_checksum(path: str | Path) -> str:
         digest.update(name.encode())
         digest.update(file_sha256(paths.root / name).encode())
     return digest.hexdigest()
-
-
-def copy_bundle(src: str | Path, dst: str | Path) -> Path:
-    """Copy a complete bundle to dst atomically (write beside, then rename over)."""
-    check_bundle(src)
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    shutil.copytree(src, tmp)
-    old = dst.with_name(f".{dst.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if dst.exists():
-        dst.rename(old)
-    tmp.rename(dst)
-    if old.exists():
-        shutil.rmtree(old)
-    return dst

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.data import CUTOFF_YEAR, TRAIN_YEARS
+from ml.data import TRAIN_YEARS
+from ml.domain import CUTOFF_YEAR
 
 
 def classification_metrics(labels: np.ndarray, probs: np.ndarray, *, threshold: float = 0.5) -> dict:

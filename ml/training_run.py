@@ -1,11 +1,11 @@
 """One training = one MLflow run: data -> tokenizer -> GloVe -> model -> metrics -> ONNX -> bundle.
 
-`train(config) -> TrainResult` is the plain function; `python -m ml train` is its thin CLI.
+`train(config) -> TrainResult` is the plain function; `python -m ml train` is its thin CLI. `_train` reads
+as the list of steps (ml.training_steps, free of MLflow); the functions here log what each step returns.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -13,18 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from common.names import MODEL_NAME, TRAINING_EXPERIMENT, tracking_uri
 from ml import bundle as bundle_files
-from ml.data import data_digest, held_out_sets, load_csv, split
+from ml import training_steps as steps
 from ml.mlflow_setup import (
     ensure_experiment,
     git_commit,
     quiet_mlflow_environment,
     use_tracking,
 )
-from ml.text import build_spec, encode_batch
 
 DEFAULT_EPOCHS = {"cnn": 3, "baseline": 8}
 
@@ -71,14 +69,6 @@ class TrainResult:
     config: TrainConfig
 
 
-def _log_datasets(mlflow, frame: pd.DataFrame, source: Path, glove_matrix: np.ndarray, glove_provenance: dict) -> None:
-    dataset = mlflow.data.from_pandas(frame[["text", "label"]], source=str(source.resolve()), name=source.name, targets="label")
-    mlflow.log_input(dataset, context="training")
-    glove_name = Path(glove_provenance["path"]).name if glove_provenance.get("path") else "glove-trained-on-corpus"
-    vectors = mlflow.data.from_numpy(glove_matrix, source=glove_provenance.get("path") or "trained-on-training-corpus", name=glove_name)
-    mlflow.log_input(vectors, context="embeddings")
-
-
 def train(config: TrainConfig) -> TrainResult:
     """Train, evaluate, export and log one model; MLflow's global URIs are left as they were."""
     quiet_mlflow_environment()
@@ -89,145 +79,42 @@ def train(config: TrainConfig) -> TrainResult:
 
 def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
     import mlflow
-    import onnx
-    import torch
 
-    from ml.evaluate import classification_metrics, classification_report_text, slice_accuracy
     from ml.export import export_and_verify
-    from ml.glove import load_glove_text, train_glove_on_corpus
-    from ml.models import build_model
-    from ml.plots import plot_confusion_matrix, plot_roc, plot_training_curves
-    from ml.training_loop import FitConfig, fit, pick_device, predict_proba, seed_everything
+    from ml.training_loop import pick_device, seed_everything
 
     started = time.perf_counter()
     seed_everything(config.seed)
     device = pick_device(config.device)
-    frame = load_csv(config.data)
-    digest = data_digest(frame)
-    train_df, val_df, test_df = split(frame, seed=config.seed)
-    spec = build_spec(train_df["text"], max_length=config.max_length)
-    train_ids, val_ids, test_ids = (encode_batch(d["text"].tolist(), spec) for d in (train_df, val_df, test_df))
-    y_train, y_val, y_test = (d["label"].to_numpy().astype(np.float32) for d in (train_df, val_df, test_df))
-
+    data = steps.load_training_data(config.data, seed=config.seed, max_length=config.max_length)
     experiment_id = ensure_experiment(config.experiment, tracking_uri)
     commit = git_commit()
-    epochs = config.resolved_epochs
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
     with mlflow.start_run(experiment_id=experiment_id, run_name=config.run_name, log_system_metrics=True) as run:
         run_id = run.info.run_id
-        mlflow.set_tags(
-            {"git_commit": commit, "data_digest": digest, "model_type": config.model_type, "device": device.type, **config.tags}
+        _log_run_setup(mlflow, config, data, commit=commit, device=device)
+        vectors = steps.embeddings(
+            data, glove=config.glove, dim=config.embedding_dim, epochs=config.glove_epochs, seed=config.seed, device=str(device)
         )
-        mlflow.log_params(
-            {
-                "model_type": config.model_type,
-                "epochs": epochs,
-                "seed": config.seed,
-                "batch_size": config.batch_size,
-                "lr": config.lr,
-                "max_length": config.max_length,
-                "embedding_dim": config.embedding_dim,
-                "vocab_size": spec.vocab_size,
-                "train_rows": len(train_df),
-                "val_rows": len(val_df),
-                "test_rows": len(test_df),
-                "device": str(device),
-                "mixed_precision": device.type == "cuda",
-                "glove_source": "file" if config.glove else "trained",
-            }
-        )
-        print(f"[train] {len(frame)} rows ({digest[:12]}), vocabulary {spec.vocab_size}, device {device}")
-
-        if config.glove:
-            vectors = load_glove_text(config.glove, spec, seed=config.seed)
-        else:
-            vectors = train_glove_on_corpus(
-                train_ids, spec, dim=config.embedding_dim, epochs=config.glove_epochs, seed=config.seed, device=str(device)
-            )
-        mlflow.log_dict(vectors.provenance, "glove/provenance.json")
-        mlflow.log_params({f"glove_{k}": v for k, v in vectors.provenance.items() if k in ("dim", "coverage", "epochs", "sha256")})
-        _log_datasets(mlflow, frame, Path(config.data), vectors.matrix, vectors.provenance)
-
-        model = build_model(config.model_type, embeddings=torch.as_tensor(vectors.matrix), spec=spec)
-        fit_cfg = FitConfig(epochs=epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, progress=config.progress)
-
-        def on_epoch(epoch: int, metrics: dict) -> None:
-            mlflow.log_metrics(metrics, step=epoch)
-            print(f"[train] epoch {epoch + 1}/{epochs}: loss {metrics['train_loss']:.4f}, val accuracy {metrics['val_accuracy']:.4f}")
-
-        history = fit(model, train_ids, y_train, val_ids, y_val, config=fit_cfg, device=device, on_epoch=on_epoch)
-        model = model.to("cpu").eval()
-        cpu = torch.device("cpu")
-
-        test_probs = predict_proba(model, test_ids, device=cpu)
-        test_metrics = classification_metrics(y_test, test_probs)
-        metrics = {f"test_{k}": v for k, v in test_metrics.items() if k not in ("confusion_matrix", "rows")}
-        evaluation_sets = {"test": (test_df, test_probs)}
-        for name, held in held_out_sets(config.holdout_rows, seed=config.seed + 1000).items():
-            probs = predict_proba(model, encode_batch(held["text"].tolist(), spec), device=cpu)
-            metrics[f"{name}_accuracy"] = classification_metrics(held["label"].to_numpy(), probs)["accuracy"]
-            evaluation_sets[name] = (held, probs)
-
+        _log_embeddings(mlflow, config, data, vectors)
+        model, history = _fit_logged(mlflow, config, data, vectors, device=device)
+        evaluation = steps.evaluate_model(model, data, holdout_rows=config.holdout_rows, seed=config.seed + 1000)
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            parity_ids = (
-                test_ids[: config.parity_rows]
-                if len(test_ids) >= config.parity_rows
-                else np.vstack([test_ids, train_ids])[: config.parity_rows]
-            )
-            parity = export_and_verify(model, tmp / "model.onnx", parity_ids, max_length=spec.max_length)
-            metrics["onnx_parity_max_abs_diff"] = parity
-            metrics["train_seconds"] = time.perf_counter() - started
+            parity_ids = steps.parity_ids(data, config.parity_rows)
+            parity = export_and_verify(model, tmp / bundle_files.MODEL_FILE, parity_ids, max_length=data.spec.max_length)
+            metrics = {**evaluation.metrics, "onnx_parity_max_abs_diff": parity, "train_seconds": time.perf_counter() - started}
             mlflow.log_metrics(metrics)
-
-            plot_confusion_matrix(test_metrics["confusion_matrix"], tmp / "confusion_matrix.png", title=f"{config.model_type}: test set")
-            plot_roc(y_test, test_probs, tmp / "roc_curve.png", title=f"{config.model_type}: test ROC")
-            plot_training_curves(history.train_loss, history.val_accuracy, tmp / "training_curves.png")
-            report = classification_report_text(y_test.astype(int), test_probs)
-            (tmp / "classification_report.txt").write_text(report)
-            slices = {name: slice_accuracy(df, probs) for name, (df, probs) in evaluation_sets.items()}
-            (tmp / "slices.json").write_text(json.dumps(slices, indent=1))
-            for name in ("confusion_matrix.png", "roc_curve.png", "training_curves.png", "classification_report.txt", "slices.json"):
-                mlflow.log_artifact(str(tmp / name), artifact_path="evaluation")
-
-            reference = train_df.sample(min(config.reference_rows, len(train_df)), random_state=config.seed)[["text", "label"]].copy()
-            reference["probability"] = predict_proba(model, encode_batch(reference["text"].tolist(), spec), device=cpu)
-            card = bundle_files.ModelCard(
-                model_name=config.model_name,
-                run_id=run_id,
-                experiment_id=experiment_id,
-                model_type=config.model_type,
-                variable_length=config.model_type == "cnn",
-                metrics={k: round(float(v), 6) for k, v in metrics.items()},
-                data_digest=digest,
-                data_rows=len(frame),
-                git_commit=commit,
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                device=str(device),
-                tokenizer_version=spec.version,
-                glove=vectors.provenance,
-                params={"epochs": epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr},
+            for path in steps.write_evaluation_files(tmp, model_type=config.model_type, data=data, evaluation=evaluation, history=history):
+                mlflow.log_artifact(str(path), artifact_path="evaluation")
+            reference = steps.reference_sample(model, data, rows=config.reference_rows, seed=config.seed)
+            card = _model_card(
+                config, data, metrics, run_id=run_id, experiment_id=experiment_id, commit=commit, device=device, glove=vectors.provenance
             )
-            bundle_files.write_bundle(out, model_file=tmp / "model.onnx", spec=spec, card=card, reference=reference)
-            mlflow.log_artifacts(str(out), artifact_path="bundle")
-            mlflow.log_artifact(str(out / bundle_files.TOKENIZER_FILE), artifact_path="tokenizer")
-
-            from mlflow.models import infer_signature
-
-            signature = infer_signature(parity_ids[:4], test_probs[:4] if len(test_probs) >= 4 else np.zeros(4, dtype=np.float32))
-            mlflow.onnx.log_model(
-                onnx.load(str(out / bundle_files.MODEL_FILE)), name="onnx_model", signature=signature, save_as_external_data=False
-            )
-            mlflow.pytorch.log_model(
-                model,
-                name="pytorch_model",
-                signature=signature,
-                serialization_format="pickle",  # pt2 would pin the batch size to the example's
-                code_paths=[str(Path(__file__).resolve().parent)],
-                pip_requirements=["torch==2.13.0", "numpy"],
-            )
+            bundle_files.write_bundle(out, model_file=tmp / bundle_files.MODEL_FILE, spec=data.spec, card=card, reference=reference)
+        _log_bundle_and_models(mlflow, out, model, parity_ids, evaluation.test_probs)
 
     seconds = time.perf_counter() - started
     print(f"[train] done in {seconds:.1f}s: test accuracy {metrics['test_accuracy']:.4f}")
@@ -243,4 +130,98 @@ def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
         seconds=seconds,
         metrics=metrics,
         config=config,
+    )
+
+
+def _log_run_setup(mlflow, config: TrainConfig, data: steps.TrainingData, *, commit: str, device) -> None:
+    mlflow.set_tags(
+        {"git_commit": commit, "data_digest": data.digest, "model_type": config.model_type, "device": device.type, **config.tags}
+    )
+    mlflow.log_params(
+        {
+            "model_type": config.model_type,
+            "epochs": config.resolved_epochs,
+            "seed": config.seed,
+            "batch_size": config.batch_size,
+            "lr": config.lr,
+            "max_length": config.max_length,
+            "embedding_dim": config.embedding_dim,
+            "vocab_size": data.spec.vocab_size,
+            "train_rows": len(data.train),
+            "val_rows": len(data.val),
+            "test_rows": len(data.test),
+            "device": str(device),
+            "mixed_precision": device.type == "cuda",
+            "glove_source": "file" if config.glove else "trained",
+        }
+    )
+    print(f"[train] {len(data.frame)} rows ({data.digest[:12]}), vocabulary {data.spec.vocab_size}, device {device}")
+
+
+def _log_embeddings(mlflow, config: TrainConfig, data: steps.TrainingData, vectors) -> None:
+    """The vectors' provenance (a JSON artifact and params), and the data and vectors as the run's dataset inputs."""
+    provenance = vectors.provenance
+    mlflow.log_dict(provenance, "glove/provenance.json")
+    mlflow.log_params({f"glove_{k}": v for k, v in provenance.items() if k in ("dim", "coverage", "epochs", "sha256")})
+    source = Path(config.data)
+    dataset = mlflow.data.from_pandas(data.frame[["text", "label"]], source=str(source.resolve()), name=source.name, targets="label")
+    mlflow.log_input(dataset, context="training")
+    glove_name = Path(provenance["path"]).name if provenance.get("path") else "glove-trained-on-corpus"
+    matrix = mlflow.data.from_numpy(vectors.matrix, source=provenance.get("path") or "trained-on-training-corpus", name=glove_name)
+    mlflow.log_input(matrix, context="embeddings")
+
+
+def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, *, device):
+    """steps.fit_model with each epoch's metrics logged to the run and printed."""
+    from ml.training_loop import FitConfig
+
+    epochs = config.resolved_epochs
+    fit_config = FitConfig(epochs=epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, progress=config.progress)
+
+    def on_epoch(epoch: int, metrics: dict) -> None:
+        mlflow.log_metrics(metrics, step=epoch)
+        print(f"[train] epoch {epoch + 1}/{epochs}: loss {metrics['train_loss']:.4f}, val accuracy {metrics['val_accuracy']:.4f}")
+
+    return steps.fit_model(config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch)
+
+
+def _model_card(
+    config: TrainConfig, data: steps.TrainingData, metrics: dict, *, run_id: str, experiment_id: str, commit: str, device, glove: dict
+) -> bundle_files.ModelCard:
+    return bundle_files.ModelCard(
+        model_name=config.model_name,
+        run_id=run_id,
+        experiment_id=experiment_id,
+        model_type=config.model_type,
+        variable_length=config.model_type == "cnn",
+        metrics={k: round(float(v), 6) for k, v in metrics.items()},
+        data_digest=data.digest,
+        data_rows=len(data.frame),
+        git_commit=commit,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        device=str(device),
+        tokenizer_version=data.spec.version,
+        glove=glove,
+        params={"epochs": config.resolved_epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr},
+    )
+
+
+def _log_bundle_and_models(mlflow, out: Path, model, parity_ids: np.ndarray, test_probs: np.ndarray) -> None:
+    """The bundle and its tokenizer as run artifacts, and both model flavors (ONNX for serving, PyTorch for people)."""
+    import onnx
+    from mlflow.models import infer_signature
+
+    mlflow.log_artifacts(str(out), artifact_path="bundle")
+    mlflow.log_artifact(str(out / bundle_files.TOKENIZER_FILE), artifact_path="tokenizer")
+    signature = infer_signature(parity_ids[:4], test_probs[:4] if len(test_probs) >= 4 else np.zeros(4, dtype=np.float32))
+    mlflow.onnx.log_model(
+        onnx.load(str(out / bundle_files.MODEL_FILE)), name="onnx_model", signature=signature, save_as_external_data=False
+    )
+    mlflow.pytorch.log_model(
+        model,
+        name="pytorch_model",
+        signature=signature,
+        serialization_format="pickle",  # pt2 would pin the batch size to the example's
+        code_paths=[str(Path(__file__).resolve().parent)],
+        pip_requirements=["torch==2.13.0", "numpy"],
     )

@@ -1,6 +1,6 @@
 """Attributes read back out of free text, for monitoring only (the model never sees them).
 
-The generator (ml/data.py) writes year, material and condition in many phrasings: "mfg 1985",
+The generator (ml/data/) writes year, material and condition in many phrasings: "mfg 1985",
 "year of manufacture 1985", "cast iron", "carbon-fibre", "cond. fair", a bare "fair" between pipes...
 This extractor recognises all of them, and sorts anything else into "other" (a material or condition
 word we know but the regulation does not list, e.g. aluminium) or "unknown" (nothing recognisable).

@@ -59,13 +59,13 @@ def bench_model():
 def run(uri: str, repeat: int, downloads: int) -> list[tuple[str, int, float, float]]:
     import requests
 
-    from ml import registry
+    from ml.registry import download_bundle, get_client, promote, register_run
     from tests.registry.helpers import log_training_run
 
     run_id = log_training_run(uri, bench_model(), experiment="registry-bench", reference_rows=2000)
-    ref = registry.register_run(run_id, model_name=MODEL_NAME, tracking_uri=uri)
-    registry.promote(ref.version, reason="benchmark", actor="bench", model_name=MODEL_NAME, tracking_uri=uri)
-    client = registry.get_client(uri)
+    ref = register_run(run_id, model_name=MODEL_NAME, tracking_uri=uri)
+    promote(ref.version, reason="benchmark", actor="bench", model_name=MODEL_NAME, tracking_uri=uri)
+    client = get_client(uri)
     session = requests.Session()
     rest = f"{uri}/api/2.0/mlflow/registered-models/alias"
 
@@ -81,7 +81,7 @@ def run(uri: str, repeat: int, downloads: int) -> list[tuple[str, int, float, fl
     rows.append(("alias -> version, MlflowClient.get_model_version_by_alias", repeat, statistics.median(samples), percentile(samples, 99)))
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "bundle"
-        samples = timed(lambda: registry.download_bundle(dst, model_name=MODEL_NAME, tracking_uri=uri), downloads, warmup=1)
+        samples = timed(lambda: download_bundle(dst, model_name=MODEL_NAME, tracking_uri=uri), downloads, warmup=1)
         size = sum(p.stat().st_size for p in dst.iterdir())
     name = f"bundle download @champion ({size / 1024:.0f} KiB, 5 files, checksum verified)"
     rows.append((name, downloads, statistics.median(samples), percentile(samples, 99)))

@@ -62,8 +62,9 @@ def stage_register(config: PipelineConfig, *, run_id: str, tracking_uri: str) ->
 
 
 def stage_gate(config: PipelineConfig, *, version: str, tracking_uri: str, pipeline_id: str) -> dict:
-    from ml.gate import GateConfig, run_gate
     from ml.registry import CHAMPION, resolve_alias
+    from ml.registry.gate import run_gate
+    from ml.registry.gate_config import GateConfig
 
     champion = resolve_alias(CHAMPION, model_name=config.model_name, tracking_uri=tracking_uri)
     if champion is not None and str(champion.version) == str(version):

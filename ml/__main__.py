@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     try:
-        from ml.registry_cli import add_registry_parser
+        from ml.registry.cli import add_registry_parser
     except ImportError:
         add_registry_parser = None
     if add_registry_parser is not None:

@@ -140,7 +140,7 @@ def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = "c
     import mlflow.pytorch
     import onnx
 
-    from ml.registry import tracking
+    from ml.registry import fluent_api_at
 
     acc = _accuracy(tiny)
     metrics = {
@@ -150,7 +150,7 @@ def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = "c
         "out_of_range_years_accuracy": acc["out_of_range_years"],
         "onnx_parity_max_abs_diff": 0.0,
     }
-    with tracking(tracking_uri):
+    with fluent_api_at(tracking_uri):
         mlflow.set_experiment(experiment)
         with mlflow.start_run(run_name=tiny.name) as run, tempfile.TemporaryDirectory() as tmp:
             run_id = run.info.run_id

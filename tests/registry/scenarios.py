@@ -7,16 +7,19 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from ml import gate, ledger, registry
+from ml import registry
+from ml.registry import ledger
+from ml.registry.gate import run_gate
+from ml.registry.gate_config import BEHAVIOUR_CHECKS, SETS, GateConfig
 
 
-def gate_config(**overrides) -> gate.GateConfig:
+def gate_config(**overrides) -> GateConfig:
     """Small and lenient enough for tiny models; the comparisons with the champion are what is under test."""
-    config = gate.GateConfig(
+    config = GateConfig(
         holdout_rows=150,
         behaviour_cases=30,
-        min_accuracy=dict.fromkeys(gate.SETS, 0.4),
-        min_behaviour=dict.fromkeys(gate.BEHAVIOUR_CHECKS, 0.0),
+        min_accuracy=dict.fromkeys(SETS, 0.4),
+        min_behaviour=dict.fromkeys(BEHAVIOUR_CHECKS, 0.0),
         tolerance=0.002,
         max_parity_diff=1e-4,
         latency_budget_ms=100.0,
@@ -54,7 +57,7 @@ def first_promotion(env, model_name: str, tmp_path: Path) -> None:
     assert ref.version == "1" and registry.CHALLENGER in ref.aliases
     assert ref.tags[registry.TAG_PYTORCH_MODEL].startswith("models:/m-")
     assert ref.tags["git_commit"] and ref.tags["data_digest"] and len(ref.tags[registry.TAG_BUNDLE_CHECKSUM]) == 64
-    result = gate.run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config(), actor="ci-bot")
+    result = run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config(), actor="ci-bot")
     assert result.passed, result.message
     assert result.champion is None and not any(c.kind == "vs_champion" for c in result.checks)
     assert result.promotion is not None and result.promotion.changed
@@ -81,10 +84,10 @@ def first_promotion(env, model_name: str, tmp_path: Path) -> None:
 
 def better_challenger_promoted(env, model_name: str) -> None:
     register(env, "weak", model_name)
-    first = gate.run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config())
+    first = run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config())
     assert first.passed, first.message
     register(env, "good", model_name)
-    second = gate.run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config())
+    second = run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config())
     assert second.passed, second.message
     assert second.champion is not None and second.champion.version == "1"
     assert any(c.kind == "vs_champion" for c in second.checks)

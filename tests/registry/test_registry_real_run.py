@@ -9,7 +9,10 @@ import json
 
 import pytest
 
-from ml import gate, ledger, registry
+from ml import registry
+from ml.registry import ledger
+from ml.registry.gate import run_gate
+from ml.registry.gate_config import SETS, GateConfig
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +22,8 @@ def test_register_gate_and_promote_a_real_training_run(trained_run, tmp_path):
     ref = registry.register_run(trained_run.run_id, model_name=name, tracking_uri=uri)
     assert ref.tags["git_commit"] and ref.tags["metric.test_accuracy"]
     assert ref.tags[registry.TAG_PYTORCH_MODEL].startswith("models:/m-") and ref.tags["data_digest"]
-    config = gate.GateConfig(
-        holdout_rows=300, behaviour_cases=50, min_accuracy=dict.fromkeys(gate.SETS, 0.0), min_behaviour={}, latency_calls=50
-    )
-    result = gate.run_gate(model_name=name, tracking_uri=uri, config=config, actor="ci")
+    config = GateConfig(holdout_rows=300, behaviour_cases=50, min_accuracy=dict.fromkeys(SETS, 0.0), min_behaviour={}, latency_calls=50)
+    result = run_gate(model_name=name, tracking_uri=uri, config=config, actor="ci")
     checks = {c.name: c for c in result.checks}
     assert checks["parity_max_abs_diff"].passed, checks["parity_max_abs_diff"]  # ONNX and PyTorch flavors of one run agree
     assert checks["latency_median_ms"].passed

@@ -8,7 +8,13 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from ml import gate, ledger, registry, registry_cli
+from ml import registry
+from ml.registry import cli as registry_cli
+from ml.registry import ledger, promotion
+from ml.registry.decision import decide
+from ml.registry.evaluation import Evaluation
+from ml.registry.gate import run_gate
+from ml.registry.gate_config import SETS
 from tests.registry import helpers, scenarios
 from tests.registry.scenarios import champion, gate_config, register
 
@@ -19,7 +25,7 @@ def test_first_promotion_is_decided_by_thresholds_alone(registry_server, model_n
 
 def test_bad_first_model_is_rejected_by_thresholds(registry_server, model_name):
     register(registry_server, "bad", model_name)
-    result = gate.run_gate(model_name=model_name, tracking_uri=registry_server.uri, config=gate_config())
+    result = run_gate(model_name=model_name, tracking_uri=registry_server.uri, config=gate_config())
     assert not result.passed and result.promotion is None
     assert {c.name for c in result.failed_checks} >= {"accuracy.in_distribution"}
     assert champion(registry_server, model_name) is None
@@ -63,19 +69,19 @@ def test_tie_within_tolerance_is_promoted_and_tolerance_is_respected(registry_se
     good = register(registry_server, "good", model_name)
     registry.promote(good.version, reason="baseline", model_name=model_name, tracking_uri=registry_server.uri)
     same = register(registry_server, "good_again", model_name)  # same weights, another run: identical scores
-    tie = gate.run_gate(model_name=model_name, tracking_uri=registry_server.uri, config=gate_config(tolerance=0.0))
+    tie = run_gate(model_name=model_name, tracking_uri=registry_server.uri, config=gate_config(tolerance=0.0))
     assert tie.passed, tie.message
     assert all(c.challenger == c.champion for c in tie.checks if c.kind == "vs_champion")
     assert champion(registry_server, model_name) == same.version
     register(registry_server, "weak", model_name)
-    strict = gate.run_gate(model_name=model_name, tracking_uri=registry_server.uri, config=gate_config(tolerance=0.0), promote=False)
+    strict = run_gate(model_name=model_name, tracking_uri=registry_server.uri, config=gate_config(tolerance=0.0), promote=False)
     assert not strict.passed and strict.promotion is None
     assert champion(registry_server, model_name) == same.version
     # The same scores pass once the gap fits inside the tolerance.
-    chal, champ = (gate.Evaluation(**strict.evidence[side]) for side in ("challenger", "champion"))
-    gap = max(champ.accuracy[s] - chal.accuracy[s] for s in gate.SETS)
+    chal, champ = (Evaluation(**strict.evidence[side]) for side in ("challenger", "champion"))
+    gap = max(champ.accuracy[s] - chal.accuracy[s] for s in SETS)
     assert gap > 0
-    assert all(c.passed for c in gate.decide(chal, champ, gate_config(tolerance=gap + 1e-9)))
+    assert all(c.passed for c in decide(chal, champ, gate_config(tolerance=gap + 1e-9)))
 
 
 def test_rollback_twice(registry_server, model_name):
@@ -101,13 +107,13 @@ def test_server_down_before_the_alias_moves(registry_server, model_name, monkeyp
     registry.promote(first.version, reason="baseline", model_name=model_name, tracking_uri=registry_server.uri)
     second = register(registry_server, "good", model_name)
     proxy = helpers.TcpProxy(int(registry_server.uri.rsplit(":", 1)[1]))
-    real_move = registry._move_champion_alias
+    real_move = promotion._move_champion_alias
 
     def server_dies(client, name, version):
         proxy.down()
         real_move(client, name, version)
 
-    monkeypatch.setattr(registry, "_move_champion_alias", server_dies)
+    monkeypatch.setattr(promotion, "_move_champion_alias", server_dies)
     args = ["promote", "--version", second.version, "--reason", "upgrade", "--tracking-uri", proxy.uri, "--model-name", model_name]
     code = registry_cli.main(args)
     err = capsys.readouterr().err
@@ -116,7 +122,7 @@ def test_server_down_before_the_alias_moves(registry_server, model_name, monkeyp
     assert champion(registry_server, model_name) == first.version  # read through the real server: nothing moved
     # The server comes back; the same command is safe to re-run and settles the interrupted entry.
     proxy.up()
-    monkeypatch.setattr(registry, "_move_champion_alias", real_move)
+    monkeypatch.setattr(promotion, "_move_champion_alias", real_move)
     assert registry_cli.main(args) == registry_cli.EXIT_OK
     assert champion(registry_server, model_name) == second.version
     entries = registry.history(model_name=model_name, tracking_uri=registry_server.uri)

@@ -19,7 +19,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-LEDGER_EXPERIMENT = "model-promotions"
+from common.names import LEDGER_EXPERIMENT
+from ml.registry.client import experiment_id as client_experiment_id
+
 STATE_TAG = "ledger.state"
 MODEL_TAG = "ledger.model_name"  # set when the run is created, so even an entry cut off before its params is found
 PREPARED, COMMITTED, ABORTED = "prepared", "committed", "aborted"
@@ -32,7 +34,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(ts: datetime | None) -> str:
+def iso(ts: datetime | None) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds") if ts else ""
 
 
@@ -69,41 +71,20 @@ class LedgerEntry:
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data["prepared_at"] = _iso(self.prepared_at)
-        data["committed_at"] = _iso(self.committed_at)
+        data["prepared_at"] = iso(self.prepared_at)
+        data["committed_at"] = iso(self.committed_at)
         return data
 
 
-def local_artifact_location(tracking_uri: str | None) -> str | None:
-    """Without a server (a sqlite:/// store), keep artifacts beside the database, as ml.mlflow_setup does, not in ./mlruns."""
-    if tracking_uri and tracking_uri.startswith("sqlite:///"):
-        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder.resolve().as_uri()
-    return None
-
-
 def experiment_id(client, *, create: bool = True, tracking_uri: str | None = None) -> str | None:
-    from mlflow.exceptions import MlflowException
-
-    exp = client.get_experiment_by_name(LEDGER_EXPERIMENT)
-    if exp is not None:
-        if exp.lifecycle_stage == "deleted":
-            client.restore_experiment(exp.experiment_id)
-        return exp.experiment_id
-    if not create:
-        return None
-    try:
-        return client.create_experiment(
-            LEDGER_EXPERIMENT,
-            artifact_location=local_artifact_location(tracking_uri),
-            tags={"mlflow.note.content": "Append-only promotion ledger: one run per move of a registered model's champion alias."},
-        )
-    except MlflowException:
-        exp = client.get_experiment_by_name(LEDGER_EXPERIMENT)  # created concurrently
-        if exp is None:
-            raise
-        return exp.experiment_id
+    return client_experiment_id(
+        client,
+        LEDGER_EXPERIMENT,
+        note="Append-only promotion ledger: one run per move of a registered model's champion alias.",
+        tracking_uri=tracking_uri,
+        create=create,
+        restore_deleted=True,
+    )
 
 
 def _entry_from_run(run) -> LedgerEntry:
@@ -189,6 +170,27 @@ def _note(entry: dict) -> str:
     )
 
 
+def _create_entry_run(client, record: dict, prepared_at: datetime, tracking_uri: str | None) -> str:
+    frm = f"v{record['from_version']}" if record["from_version"] else "none"
+    run = client.create_run(
+        experiment_id(client, tracking_uri=tracking_uri),
+        start_time=int(prepared_at.timestamp() * 1000),
+        run_name=f"{record['model_name']}: {frm} -> v{record['to_version']} ({record['kind']})",
+        tags={
+            MODEL_TAG: record["model_name"],
+            STATE_TAG: PREPARED,
+            "prepared_at": record["prepared_at"],
+            "verdict": record["verdict"],
+            "gate_run_id": record["gate_run_id"],
+            "rollback_of": record["rollback_of"],
+            "ledger.reason": record["reason"][:5000],
+            "mlflow.user": record["actor"],
+            "mlflow.note.content": _note(record),
+        },
+    )
+    return run.info.run_id
+
+
 def prepare_entry(
     client,
     *,
@@ -222,26 +224,9 @@ def prepare_entry(
         "verdict": verdict,
         "gate_run_id": gate_run_id,
         "rollback_of": rollback_of,
-        "prepared_at": _iso(prepared_at),
+        "prepared_at": iso(prepared_at),
     }
-    frm = f"v{from_version}" if from_version else "none"
-    run = client.create_run(
-        experiment_id(client, tracking_uri=tracking_uri),
-        start_time=int(prepared_at.timestamp() * 1000),
-        run_name=f"{model_name}: {frm} -> v{to_version} ({kind})",
-        tags={
-            MODEL_TAG: model_name,
-            STATE_TAG: PREPARED,
-            "prepared_at": record["prepared_at"],
-            "verdict": verdict,
-            "gate_run_id": gate_run_id,
-            "rollback_of": rollback_of,
-            "ledger.reason": reason[:5000],
-            "mlflow.user": actor,
-            "mlflow.note.content": _note(record),
-        },
-    )
-    run_id = run.info.run_id
+    run_id = _create_entry_run(client, record, prepared_at, tracking_uri)
     params = {
         "model_name": model_name,
         "seq": str(seq),
@@ -263,7 +248,7 @@ def prepare_entry(
 
 def commit_entry(client, entry: LedgerEntry, *, note: str = "") -> None:
     at = now_utc()
-    client.set_tag(entry.run_id, "committed_at", _iso(at))
+    client.set_tag(entry.run_id, "committed_at", iso(at))
     if note:
         client.set_tag(entry.run_id, "ledger.commit_note", note)
     client.set_tag(entry.run_id, STATE_TAG, COMMITTED)
@@ -274,23 +259,3 @@ def abort_entry(client, entry: LedgerEntry, *, why: str) -> None:
     client.set_tag(entry.run_id, "ledger.abort_reason", why[:5000])
     client.set_tag(entry.run_id, STATE_TAG, ABORTED)
     client.set_terminated(entry.run_id, status="FAILED")
-
-
-def format_history(entries: list[LedgerEntry]) -> list[dict]:
-    rows = []
-    for e in entries:
-        rows.append(
-            {
-                "seq": e.seq,
-                "when (UTC)": _iso(e.when).replace("+00:00", ""),
-                "kind": e.kind,
-                "from": f"v{e.from_version}" if e.from_version else "-",
-                "to": f"v{e.to_version}",
-                "who": e.actor,
-                "state": e.state,
-                "verdict": e.verdict or "-",
-                "why": e.reason if len(e.reason) <= 60 else e.reason[:57] + "...",
-                "ledger run": e.run_id,
-            }
-        )
-    return rows

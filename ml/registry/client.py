@@ -1,0 +1,62 @@
+"""MLflow clients for the registry, MLflow's fluent API pointed at one server for a block, and experiments.
+
+Which server: common.names.tracking_uri (an explicit URI, else MLFLOW_TRACKING_URI, else the local server
+or its store). mlflow is imported inside functions: importing this module is free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from common import names
+
+
+def get_client(tracking_uri: str | None = None):
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from mlflow import MlflowClient
+
+    uri = names.tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextlib.contextmanager
+def fluent_api_at(tracking_uri: str | None) -> Iterator[str]:
+    """Point MLflow's fluent API (load_model, download_artifacts) at one server for the block; yields its URI."""
+    from ml.mlflow_setup import use_tracking
+
+    with use_tracking(names.tracking_uri(tracking_uri)) as uri:
+        yield uri
+
+
+def local_artifact_location(tracking_uri: str | None) -> str | None:
+    """Without a server (a sqlite:/// store), keep artifacts beside the database, as ml.mlflow_setup does, not in ./mlruns."""
+    if tracking_uri and tracking_uri.startswith("sqlite:///"):
+        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder.resolve().as_uri()
+    return None
+
+
+def experiment_id(
+    client, name: str, *, note: str, tracking_uri: str | None = None, create: bool = True, restore_deleted: bool = False
+) -> str | None:
+    """The id of experiment `name`, created with `note` when missing (None when missing and not `create`)."""
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        if restore_deleted and exp.lifecycle_stage == "deleted":
+            client.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+    if not create:
+        return None
+    try:
+        return client.create_experiment(name, artifact_location=local_artifact_location(tracking_uri), tags={"mlflow.note.content": note})
+    except MlflowException:
+        exp = client.get_experiment_by_name(name)  # created concurrently
+        if exp is None:
+            raise
+        return exp.experiment_id

@@ -7,37 +7,37 @@ import json
 import sys
 from pathlib import Path
 
-from ci.config import STAGES, PipelineConfig
+from ci.config import PipelineConfig
+from ci.stages import STAGES
+
+# Flags that override a PipelineConfig setting of the same name (None: not given).
+_SETTINGS = (
+    "var",
+    "data",
+    "rows",
+    "seed",
+    "epochs",
+    "batch_size",
+    "tracking_uri",
+    "gate_config",
+    "require_approval",
+    "staging_port",
+    "production_port",
+    "mlflow_port",
+    "actor",
+)
 
 
 def _config(args: argparse.Namespace) -> PipelineConfig:
-    config = PipelineConfig()
-    for name in (
-        "data",
-        "rows",
-        "seed",
-        "epochs",
-        "batch_size",
-        "tracking_uri",
-        "gate_config",
-        "require_approval",
-        "staging_port",
-        "production_port",
-        "mlflow_port",
-        "actor",
-    ):
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(config, name, value)
-    if getattr(args, "model", None):
-        config.model_type = args.model
-    if getattr(args, "var", None):
-        config.var = args.var
-    return config
+    """The environment read once (PipelineConfig.from_env), then the flags given."""
+    overrides = {name: getattr(args, name, None) for name in _SETTINGS}
+    return PipelineConfig.from_env(model_type=getattr(args, "model", None), **overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ci.config import ensure_demo_password
     from ci.runner import plan, run_pipeline, select_stages
+    from ci.targets import target_for
 
     config = _config(args)
     selected = select_stages(from_stage=args.from_stage, only=args.only)
@@ -48,10 +48,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     result = run_pipeline(config, from_stage=args.from_stage, only=args.only)
     if result.ok and "deploy" in selected:
-        envs = {e.name: e for e in config.environments()}
-        print(f"\nportal (production): {envs['production'].url}   staging: {envs['staging'].url}")
+        print(f"\n{target_for(config).describe()['served']}")
         print(f"MLflow UI:           {config.resolved_tracking_uri}")
-        print(f"demo users:          tech / reviewer / operator / admin, password {config.password()}")
+        print(f"demo users:          tech / reviewer / operator / admin, password {ensure_demo_password(config)}")
     return 0 if result.ok else 1
 
 
@@ -70,7 +69,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
     config = _config(args)
     for env in config.environments():
         print(f"{env.name} portal: {'stopped' if stop_pid_file(env.pid_file) else 'not running'}")
-    print(f"MLflow server: {'stopped' if stop_pid_file(config.var / 'mlflow' / 'server.pid') else 'not running'}")
+    print(f"MLflow server: {'stopped' if stop_pid_file(config.mlflow_pid_file) else 'not running'}")
     return 0
 
 

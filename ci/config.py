@@ -1,16 +1,17 @@
-"""Pipeline settings: explicit values with local defaults (embedded SQLite, files under var/)."""
+"""Pipeline settings: plain data with local defaults (embedded SQLite, files under var/), read from the
+environment once, by `PipelineConfig.from_env`. Nothing here reads the environment later or writes a file,
+except the two `ensure_*` functions, which say so.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from common.names import MODEL_NAME, local_server_url, server_uri
+from common.names import MODEL_NAME, SERVER_PID_FILE, local_server_url, server_uri
 from common.paths import PROJECT_ROOT
-
-STAGES = ("data", "train", "evaluate", "register", "gate", "package", "deploy", "smoke")
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,9 @@ class Environment:
     def state_file(self) -> Path:
         return self.root / "current.json"
 
-    def secret(self, name: str) -> str:
-        """A per-environment secret kept under var/ (never in the repo), made once."""
-        path = self.root / f".{name}"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(40))
-            path.chmod(0o600)
-        return path.read_text().strip()
+    def ensure_secret(self, name: str) -> str:
+        """A per-environment secret kept under var/ (never in the repo): made on first use, then read."""
+        return _ensure_token(self.root / f".{name}", 40)
 
 
 @dataclass
@@ -73,7 +69,7 @@ class PipelineConfig:
     model_type: str = "cnn"
     epochs: int | None = None
     batch_size: int = 256
-    tracking_uri: str | None = None  # None: start or reuse the local MLflow server
+    tracking_uri: str | None = None  # None: the local MLflow server on mlflow_port (started when it is down)
     mlflow_port: int = 5000
     model_name: str = MODEL_NAME
     gate_config: Path | None = None
@@ -81,14 +77,44 @@ class PipelineConfig:
     production_port: int = 8000
     require_approval: bool = False
     approval_timeout_s: float = 3600.0
-    demo_password: str | None = None
+    demo_password: str | None = None  # None: the one kept in var/deploy/.demo_password (ensure_demo_password)
     workers: int = 2
     actor: str | None = None
     portal_env: dict = field(default_factory=dict)  # extra environment for the portal processes
-    app_source: Path = PROJECT_ROOT  # where the deployed app code (manage.py, webportal/, ml/) is copied from
-    # "local": gunicorn portals started here (staging, then production); "compose": the bundle goes to the
-    # shared MODEL_DIR that the compose portal replicas poll, and PORTAL_URL is smoke-tested.
-    target: str = field(default_factory=lambda: os.environ.get("PIPELINE_DEPLOY_TARGET", "local"))
+    app_source: Path = PROJECT_ROOT  # where the deployed app code (manage.py, common/, webportal/, ml/) is copied from
+    target: str = "local"  # the deploy target (ci.targets): local | compose
+    compose_model_dir: Path = Path("/models/current")  # compose: the shared volume the portal replicas poll
+    compose_portal_url: str = "http://portal:8000"  # compose: the portal service the smoke test signs in to
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> PipelineConfig:
+        """Defaults, then the environment (read here only), then `overrides` that are not None.
+
+        PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
+        PORTAL_URL the compose target's volume and portal. The tracking URI follows the one rule
+        (common.names.server_uri) over this pipeline's MLflow folder: --tracking-uri or PIPELINE_TRACKING_URI,
+        else MLFLOW_TRACKING_URI, else the local server running from var/mlflow; else the target's default
+        (local: start one on mlflow_port; compose: its `mlflow` service).
+        """
+        from ci.targets import target_class
+
+        env = os.environ if environ is None else environ
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(given) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"PipelineConfig has no setting {', '.join(sorted(unknown))}")
+        values = {
+            "target": env.get("PIPELINE_DEPLOY_TARGET") or "local",
+            "demo_password": env.get("PORTAL_DEMO_PASSWORD") or None,
+            "compose_model_dir": Path(env.get("MODEL_DIR") or "/models/current"),
+            "compose_portal_url": env.get("PORTAL_URL") or "http://portal:8000",
+            **given,
+        }
+        target = target_class(values["target"])
+        explicit = values.get("tracking_uri") or env.get("PIPELINE_TRACKING_URI")
+        folder = Path(values.get("var") or cls.var) / "mlflow"
+        values["tracking_uri"] = server_uri(explicit, env, folder=folder) or target.default_tracking_uri
+        return cls(**values)
 
     @property
     def pipeline_dir(self) -> Path:
@@ -100,25 +126,15 @@ class PipelineConfig:
 
     @property
     def resolved_tracking_uri(self) -> str:
-        """The tracking-URI rule (common.names) over this pipeline's own MLflow folder; without any server the
-        local target starts one on mlflow_port, and compose talks to its `mlflow` service."""
-        explicit = self.tracking_uri or os.environ.get("PIPELINE_TRACKING_URI")
-        found = server_uri(explicit, folder=self.var / "mlflow")
-        if found:
-            return found
-        return "http://mlflow:5000" if self.target == "compose" else self.local_tracking_uri
+        return self.tracking_uri or self.local_tracking_uri
 
     @property
     def starts_local_mlflow(self) -> bool:
         return self.resolved_tracking_uri == self.local_tracking_uri
 
     @property
-    def compose_model_dir(self) -> Path:
-        return Path(os.environ.get("MODEL_DIR", "/models/current"))
-
-    @property
-    def compose_portal_url(self) -> str:
-        return os.environ.get("PORTAL_URL", "http://portal:8000")
+    def mlflow_pid_file(self) -> Path:
+        return self.var / "mlflow" / SERVER_PID_FILE
 
     def environments(self) -> list[Environment]:
         return [
@@ -126,14 +142,16 @@ class PipelineConfig:
             Environment("production", self.production_port, self.var / "deploy" / "production"),
         ]
 
-    def password(self) -> str:
-        if self.demo_password:
-            return self.demo_password
-        if os.environ.get("PORTAL_DEMO_PASSWORD"):
-            return os.environ["PORTAL_DEMO_PASSWORD"]
-        path = self.var / "deploy" / ".demo_password"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(12))
-            path.chmod(0o600)
-        return path.read_text().strip()
+
+def ensure_demo_password(config: PipelineConfig) -> str:
+    """The demo users' password: config.demo_password, else the one generated into var/deploy/.demo_password
+    the first time a pipeline needs it (kept there, mode 600, never in the repo)."""
+    return config.demo_password or _ensure_token(config.var / "deploy" / ".demo_password", 12)
+
+
+def _ensure_token(path: Path, size: int) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(size))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from ci.config import Environment, PipelineConfig
+from ci.config import Environment, PipelineConfig, ensure_demo_password
 from common.processes import child_pids
 
 
@@ -120,7 +120,7 @@ def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) 
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "webportal.settings.base",
         "DEBUG": "0",
-        "SECRET_KEY": env.secret("secret_key"),
+        "SECRET_KEY": env.ensure_secret("secret_key"),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{env.port},http://localhost:{env.port}",
         "DATABASE_URL": env.database_url,
@@ -132,7 +132,7 @@ def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) 
         "SECURE_HSTS_SECONDS": "0",
         "REPORTS_DIR": str(config.var / "reports"),
         "PORTAL_VAR_DIR": str(env.root),
-        "PORTAL_DEMO_PASSWORD": config.password(),
+        "PORTAL_DEMO_PASSWORD": ensure_demo_password(config),
         "PORTAL_ENVIRONMENT": env.name,
         "PYTHONPATH": str(app_dir),
         **config.portal_env,

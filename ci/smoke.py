@@ -1,4 +1,4 @@
-"""Smoke test of a deployed portal over HTTP: health, a real login, the DESIGN.md examples, the served version."""
+"""Smoke test of a deployed portal over HTTP: health, a real login, the reference examples, the served version."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import requests
 
-DESIGN_EXAMPLES = (
+# The three example rows of the job's description (docs/architecture.md): (text, label).
+REFERENCE_EXAMPLES = (
     ("Manufactured in 1985 made of steel in fair condition", 1),
     ("Good condition carbon fiber component manufactured in 2010", 0),
     ("Steel component manufactured in 1995 in fair condition", 1),
@@ -53,7 +54,7 @@ def smoke_test(url: str, *, username: str, password: str, expected_version: str 
     if login.status_code != 302 or "sessionid" not in session.cookies:
         raise SmokeTestFailed(f"login as {username!r} failed (status {login.status_code})")
 
-    texts = [text for text, _ in DESIGN_EXAMPLES]
+    texts = [text for text, _ in REFERENCE_EXAMPLES]
     answer = session.post(
         f"{url}/api/v1/classify",
         json={"texts": texts},
@@ -64,10 +65,16 @@ def smoke_test(url: str, *, username: str, password: str, expected_version: str 
         raise SmokeTestFailed(f"POST /api/v1/classify answered {answer.status_code}: {answer.text[:300]}")
     results = answer.json()["results"]
     labels = [r["label"] for r in results]
-    expected = [label for _, label in DESIGN_EXAMPLES]
+    expected = [label for _, label in REFERENCE_EXAMPLES]
     if labels != expected:
-        raise SmokeTestFailed(f"the DESIGN.md examples were labelled {labels}, expected {expected}")
+        raise SmokeTestFailed(f"the reference examples were labelled {labels}, expected {expected}")
     versions = {str(r["model_version"]) for r in results}
     if expected_version is not None and versions != {str(expected_version)}:
         raise SmokeTestFailed(f"classifications came from model version(s) {sorted(versions)}, expected {expected_version}")
     return SmokeResult(url=url, model_version=str(body.get("model_version")), app_version=str(body.get("app_version", "")), labels=labels)
+
+
+def smoke_outputs(environment: str, url: str, *, password: str, model_version: str) -> dict:
+    """The smoke stage's outputs for one deployed portal, signed in as the demo technician."""
+    result = smoke_test(url, username="tech", password=password, expected_version=model_version)
+    return {"environment": environment, "model_version": result.model_version, "app_version": result.app_version, "labels": result.labels}

@@ -1,17 +1,40 @@
-"""The pipeline's stages: plain functions, explicit inputs, a dict of outputs each. No hidden state."""
+"""The pipeline's stages, in order, in one table (STAGE_TABLE): each a plain function of the run's context and
+its named inputs (outputs of earlier stages), returning a dict of outputs. No hidden state.
+
+The context (StageContext) carries what every stage may use: the config, the deploy target, the tracking URI
+and the pipeline id. The runner (ci.runner) resolves inputs, checks outputs and handles failure.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ci.config import Environment, PipelineConfig
+from ci.config import PipelineConfig
+from ci.targets.base import DeployTarget, Log
 
 
-def stage_data(config: PipelineConfig) -> dict:
+@dataclass(frozen=True)
+class StageContext:
+    config: PipelineConfig
+    target: DeployTarget
+    tracking_uri: str
+    pipeline_id: str
+    log: Log = print
+
+    @property
+    def folder(self) -> Path:
+        """This pipeline run's own folder (bundles, reports, the result)."""
+        return self.config.pipeline_dir / self.pipeline_id
+
+
+def stage_data(ctx: StageContext) -> dict:
     """Use the user's CSV (validated) or generate the default synthetic data set."""
     from ml.data import data_digest, generate, load_csv
 
+    config = ctx.config
     if config.data is not None:
         frame = load_csv(config.data)
         return {"data": str(config.data), "rows": len(frame), "digest": data_digest(frame), "generated": False}
@@ -22,62 +45,65 @@ def stage_data(config: PipelineConfig) -> dict:
     return {"data": str(out), "rows": len(frame), "digest": data_digest(frame), "generated": True}
 
 
-def stage_train(config: PipelineConfig, *, data: str, tracking_uri: str, pipeline_id: str) -> dict:
+def stage_train(ctx: StageContext, *, data: str) -> dict:
     from ml.training_run import TrainConfig, train
 
+    config = ctx.config
     result = train(
         TrainConfig(
             data=Path(data),
-            out=config.pipeline_dir / pipeline_id / "trained-bundle",
+            out=ctx.folder / "trained-bundle",
             model_type=config.model_type,
             epochs=config.epochs,
             batch_size=config.batch_size,
             seed=config.seed,
-            tracking_uri=tracking_uri,
+            tracking_uri=ctx.tracking_uri,
             model_name=config.model_name,
             progress=False,
-            tags={"pipeline_id": pipeline_id},
+            tags={"pipeline_id": ctx.pipeline_id},
         )
     )
     return {"run_id": result.run_id, "bundle": str(result.bundle_dir), "metrics": result.metrics, "seconds": round(result.seconds, 1)}
 
 
-def stage_evaluate(config: PipelineConfig, *, bundle: str, pipeline_id: str) -> dict:
+def stage_evaluate(ctx: StageContext, *, bundle: str) -> dict:
     """Score the exported ONNX bundle (the serving path) on fresh test data and the held-out sets."""
     from ml.data import generate, held_out_sets
     from ml.evaluate import evaluate_bundle
 
-    sets = {"fresh_test": generate(5000, seed=config.seed + 500), **held_out_sets(2000, seed=config.seed + 600)}
+    seed = ctx.config.seed
+    sets = {"fresh_test": generate(5000, seed=seed + 500), **held_out_sets(2000, seed=seed + 600)}
     report = {name: evaluate_bundle(bundle, frame)[0] for name, frame in sets.items()}
-    out = config.pipeline_dir / pipeline_id / "evaluation.json"
+    out = ctx.folder / "evaluation.json"
     out.write_text(json.dumps(report, indent=1))
     return {"report": str(out), "accuracy": {name: round(m["accuracy"], 5) for name, m in report.items()}}
 
 
-def stage_register(config: PipelineConfig, *, run_id: str, tracking_uri: str) -> dict:
+def stage_register(ctx: StageContext, *, run_id: str) -> dict:
     from ml.registry import register_run
 
-    ref = register_run(run_id, model_name=config.model_name, tracking_uri=tracking_uri)
+    ref = register_run(run_id, model_name=ctx.config.model_name, tracking_uri=ctx.tracking_uri)
     return {"version": str(ref.version)}
 
 
-def stage_gate(config: PipelineConfig, *, version: str, tracking_uri: str, pipeline_id: str) -> dict:
+def stage_gate(ctx: StageContext, *, version: str) -> dict:
     from ml.registry import CHAMPION, resolve_alias
     from ml.registry.gate import run_gate
     from ml.registry.gate_config import GateConfig
 
-    champion = resolve_alias(CHAMPION, model_name=config.model_name, tracking_uri=tracking_uri)
+    config = ctx.config
+    champion = resolve_alias(CHAMPION, model_name=config.model_name, tracking_uri=ctx.tracking_uri)
     if champion is not None and str(champion.version) == str(version):
         return {"verdict": "already champion", "promoted": False, "previous_champion": version, "gate_run_id": "", "message": ""}
     gate_config = GateConfig.from_file(config.gate_config) if config.gate_config else GateConfig()
     result = run_gate(
         version=version,
         model_name=config.model_name,
-        tracking_uri=tracking_uri,
+        tracking_uri=ctx.tracking_uri,
         config=gate_config,
         promote=True,
         actor=config.actor,
-        reason=f"pipeline {pipeline_id}: gate passed",
+        reason=f"pipeline {ctx.pipeline_id}: gate passed",
     )
     promoted = result.promotion is not None and result.promotion.changed
     return {
@@ -89,16 +115,17 @@ def stage_gate(config: PipelineConfig, *, version: str, tracking_uri: str, pipel
     }
 
 
-def stage_package(config: PipelineConfig, *, tracking_uri: str, pipeline_id: str) -> dict:
+def stage_package(ctx: StageContext) -> dict:
     """Fetch the champion's bundle from the registry (checksum verified) beside the app's release manifest."""
     from ci.deploy import app_checksum, app_version
     from ml.bundle import bundle_checksum
     from ml.registry import download_bundle
 
-    out = config.pipeline_dir / pipeline_id / "package"
-    bundle, ref = download_bundle(out / "bundle", model_name=config.model_name, tracking_uri=tracking_uri)
+    config = ctx.config
+    out = ctx.folder / "package"
+    bundle, ref = download_bundle(out / "bundle", model_name=config.model_name, tracking_uri=ctx.tracking_uri)
     manifest = {
-        "pipeline_id": pipeline_id,
+        "pipeline_id": ctx.pipeline_id,
         "model_name": config.model_name,
         "model_version": str(ref.version),
         "bundle_checksum": bundle_checksum(bundle),
@@ -109,21 +136,82 @@ def stage_package(config: PipelineConfig, *, tracking_uri: str, pipeline_id: str
     return {"bundle": str(bundle), **manifest}
 
 
-def stage_deploy(config: PipelineConfig, env: Environment, *, bundle: str, pipeline_id: str) -> dict:
-    from ci.deploy import deploy
-
-    release = deploy(config, env, Path(bundle), release_id=pipeline_id)
-    return {
-        "environment": env.name,
-        "url": env.url,
-        "release": release["release_id"],
-        "model_version": release["model_version"],
-        "restarted": release["restarted"],
-    }
+def stage_deploy(ctx: StageContext, *, package: dict) -> dict:
+    """The deploy target serves the package (local: staging, approval, production; compose: the shared volume)."""
+    return ctx.target.deploy(package, pipeline_id=ctx.pipeline_id, log=ctx.log)
 
 
-def stage_smoke(config: PipelineConfig, env: Environment, *, model_version: str) -> dict:
-    from ci.smoke import smoke_test
+def stage_smoke(ctx: StageContext, *, model_version: str) -> dict:
+    return ctx.target.smoke_test(model_version=model_version)
 
-    result = smoke_test(env.url, username="tech", password=config.password(), expected_version=model_version)
-    return {"environment": env.name, "model_version": result.model_version, "app_version": result.app_version, "labels": result.labels}
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[..., dict]  # run(ctx, **inputs) -> outputs
+    describe: Callable[[PipelineConfig, DeployTarget], str]  # what it will do, for the dry run's plan
+    inputs: dict[str, str] = field(default_factory=dict)  # argument -> "stage.output" (or "stage": all its outputs)
+    outputs: tuple[str, ...] = ()  # keys its dict always has
+    rolls_back: bool = False  # once it has started, a failure puts the previous release (and champion) back
+
+
+STAGE_TABLE: tuple[Stage, ...] = (
+    Stage(
+        "data",
+        stage_data,
+        lambda c, t: f"{c.data or f'generate {c.rows} rows (seed {c.seed})'}",
+        outputs=("data", "rows", "digest", "generated"),
+    ),
+    Stage(
+        "train",
+        stage_train,
+        lambda c, t: f"{c.model_type} model, epochs {c.epochs or 'default'}, tracking {c.resolved_tracking_uri}",
+        inputs={"data": "data.data"},
+        outputs=("run_id", "bundle", "metrics", "seconds"),
+    ),
+    Stage(
+        "evaluate",
+        stage_evaluate,
+        lambda c, t: "the ONNX bundle on fresh test data, unseen shapes, unseen years",
+        inputs={"bundle": "train.bundle"},
+        outputs=("report", "accuracy"),
+    ),
+    Stage(
+        "register",
+        stage_register,
+        lambda c, t: f"the run as a new version of {c.model_name!r}, alias challenger",
+        inputs={"run_id": "train.run_id"},
+        outputs=("version",),
+    ),
+    Stage(
+        "gate",
+        stage_gate,
+        lambda c, t: f"challenger vs champion on the frozen holdout, promote if it passes ({c.gate_config or 'defaults'})",
+        inputs={"version": "register.version"},
+        outputs=("verdict", "promoted", "previous_champion", "gate_run_id", "message"),
+    ),
+    Stage(
+        "package",
+        stage_package,
+        lambda c, t: "the champion's bundle from the registry + the app's release manifest",
+        outputs=("bundle", "model_version", "bundle_checksum", "app_version", "app_checksum"),
+    ),
+    Stage(
+        "deploy",
+        stage_deploy,
+        lambda c, t: t.describe()["deploy"],
+        inputs={"package": "package"},
+        outputs=("production", "model_version", "app_version"),
+        rolls_back=True,
+    ),
+    Stage(
+        "smoke",
+        stage_smoke,
+        lambda c, t: t.describe()["smoke"],
+        inputs={"model_version": "package.model_version"},
+        outputs=("environment", "model_version", "app_version", "labels"),
+        rolls_back=True,
+    ),
+)
+STAGES = tuple(stage.name for stage in STAGE_TABLE)
+STAGE_BY_NAME = {stage.name: stage for stage in STAGE_TABLE}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import requests
@@ -55,3 +56,24 @@ def test_compose_deploy_swaps_the_model_without_restart_and_rolls_back(running_p
     assert requests.get(f"{env.url}/healthz", timeout=5).json()["model_version"] == "7"
     shutil.rmtree(env.model_dir.with_name("model.previous"))
     assert rollback_compose(model_dir=env.model_dir, portal_url=env.url) is None
+
+
+def test_compose_target_object_deploys_smoke_tests_and_rolls_back(running_portal, trained_bundle, tmp_path, monkeypatch):
+    """The same through ci.targets: the runner's view of the compose target (deploy, smoke test, roll back)."""
+    from ci.targets import target_for
+
+    config, env = running_portal
+    monkeypatch.setenv("DATABASE_URL", env.database_url)
+    monkeypatch.setenv("PORTAL_DEMO_PASSWORD", "compose-test-pw")
+    monkeypatch.setenv("DEBUG", "1")
+    config = replace(config, target="compose", compose_model_dir=env.model_dir, compose_portal_url=env.url)
+    target = target_for(config)
+    lines: list[str] = []
+    package = {"bundle": str(_versioned(trained_bundle, tmp_path / "new-bundle", "9")), "app_version": "1.0.0"}
+    deployed = target.deploy(package, pipeline_id="p-compose", log=lines.append)
+    assert deployed["model_version"] == "9" and deployed["production"]["url"] == env.url and deployed["app_version"] == "1.0.0"
+    smoke = target.smoke_test(model_version="9")
+    assert (smoke["environment"], smoke["model_version"], smoke["labels"]) == ("compose", "9", [1, 0, 1]) and smoke["app_version"]
+    assert target.roll_back(log=lines.append) == {"compose": "7"}
+    assert requests.get(f"{env.url}/healthz", timeout=5).json()["model_version"] == "7"
+    assert any("written to" in line for line in lines) and any("rollback compose: 7" in line for line in lines)

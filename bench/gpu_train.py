@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def run_on(device_name: str, rows: int, epochs: int | None, seed: int = 7, *, model_type: str = "cnn", style: str = "rich") -> dict:
     import torch
 
-    from ml.data import generate, held_out_sets, split
+    from ml.data import generate, split
     from ml.glove import train_glove_on_corpus
     from ml.models import build_model
     from ml.text import build_spec, encode_batch
-    from ml.training_loop import FitConfig, fit, predict_proba
+    from ml.training_loop import FitConfig, fit
 
     device = torch.device(device_name)
     timings = {}
@@ -59,12 +59,7 @@ def run_on(device_name: str, rows: int, epochs: int | None, seed: int = 7, *, mo
         torch.cuda.synchronize()
     timings["fit_s"] = time.perf_counter() - start
     param_devices = sorted({str(p.device) for p in model.parameters()})
-    accuracy = {}
-    accuracy["test"] = float(((predict_proba(model, ids["test"], device=device) >= 0.5) == test_df["label"].to_numpy()).mean())
-    held_sets = {"rich_test": generate(2000, seed=seed + 999), **held_out_sets(2000, seed=seed + 1000)}
-    for name, held in held_sets.items():
-        probs = predict_proba(model, encode_batch(held["text"].tolist(), spec), device=device)
-        accuracy[name] = float(((probs >= 0.5) == held["label"].to_numpy()).mean())
+    accuracy = accuracies(model, spec, ids["test"], test_df["label"].to_numpy(), seed=seed, device=device)
     return {
         "model_type": model_type,
         "style": style,
@@ -78,6 +73,20 @@ def run_on(device_name: str, rows: int, epochs: int | None, seed: int = 7, *, mo
         "accuracy": accuracy,
         "torch": torch.__version__,
     }
+
+
+def accuracies(model, spec, test_ids, test_labels, *, seed: int, device) -> dict[str, float]:
+    """Accuracy on the test split, fresh rich data and the held-out families."""
+    from ml.data import generate, held_out_sets
+    from ml.text import encode_batch
+    from ml.training_loop import predict_proba
+
+    accuracy = {"test": float(((predict_proba(model, test_ids, device=device) >= 0.5) == test_labels).mean())}
+    held_sets = {"rich_test": generate(2000, seed=seed + 999), **held_out_sets(2000, seed=seed + 1000)}
+    for name, held in held_sets.items():
+        probs = predict_proba(model, encode_batch(held["text"].tolist(), spec), device=device)
+        accuracy[name] = float(((probs >= 0.5) == held["label"].to_numpy()).mean())
+    return accuracy
 
 
 def main() -> int:

@@ -22,6 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+# This script is bench/monitoring.py: with only its own folder on sys.path, `import monitoring` would find it
+# instead of the package, so the project root goes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from common.paths import PROJECT_ROOT
 
 

@@ -1,4 +1,4 @@
-"""Portal benchmark (DESIGN.md section 5), on loopback only, bounded in time.
+"""Portal benchmark (targets: docs/architecture.md), on loopback only, bounded in time.
 
 gunicorn with 2 workers serves the portal (production settings, SQLite by default). Measured side by side
 in one run:
@@ -15,7 +15,6 @@ in one run:
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import re
@@ -26,15 +25,15 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
+from http_load import load  # bench/http_load.py, beside this script
 
+from common.paths import PROJECT_ROOT
 from common.processes import child_pids, free_port
 
-REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 TARGETS = {"throughput_ratio": 0.75, "p99_ms": 20.0, "cold_start_s": 1.5, "worker_rss_mb": 150.0, "import_s": 15.0}
 PASSWORD = "Bench-" + secrets.token_hex(6)
@@ -64,7 +63,7 @@ def portal_env(root: Path, bundle: Path, database_url: str | None) -> dict[str, 
 
 
 def manage(env: dict, *args: str) -> str:
-    proc = subprocess.run([PYTHON, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([PYTHON, "manage.py", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc.stdout
@@ -79,7 +78,7 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
              "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning"],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
     def worker_pids(self) -> list[int]:
@@ -126,103 +125,10 @@ def cold_start(server: Gunicorn, token: str, limit: float = 60.0) -> float:
     raise SystemExit("no classification served within the limit")
 
 
-# ---------------------------------------------------------------- load
-
-
-def _wrk(url: str, *, duration: int, connections: int, post_body: str | None, token: str | None, workdir: Path) -> dict:
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
-    if post_body is not None:
-        script = workdir / "post.lua"
-        script.write_text(
-            'wrk.method = "POST"\n'
-            f"wrk.body = {json.dumps(post_body)}\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["Authorization"] = "Token {token}"\n'
-        )
-        args += ["-s", str(script)]
-    out = subprocess.run([*args, url], capture_output=True, text=True, timeout=duration + 30).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def ms(label: str) -> float:
-        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-    return {
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "rps": rps,
-        "p50_ms": ms("50"),
-        "p99_ms": ms("99"),
-        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-        "socket_errors": errors.group(1) if errors else "",
-    }
-
-
-def _python_load(url: str, *, duration: int, connections: int, post_body: str | None, token: str | None, workdir: Path) -> dict:
-    """Bounded fallback: `connections` threads, each one request at a time, for `duration` seconds."""
-    host, port = url.split("//")[1].split("/")[0].split(":")
-    path = "/" + url.split("//")[1].split("/", 1)[1]
-    latencies: list[float] = []
-    bad = [0]
-    lock = threading.Lock()
-    deadline = time.perf_counter() + duration
-
-    def worker():
-        mine, errors = [], 0
-        while time.perf_counter() < deadline:
-            conn = http.client.HTTPConnection(host, int(port), timeout=5)
-            started = time.perf_counter()
-            try:
-                if post_body is None:
-                    conn.request("GET", path)
-                else:
-                    conn.request(
-                        "POST", path, body=post_body, headers={"Content-Type": "application/json", "Authorization": f"Token {token}"}
-                    )
-                status = conn.getresponse().status
-                mine.append(time.perf_counter() - started)
-                errors += status >= 400
-            except OSError:
-                errors += 1
-            finally:
-                conn.close()
-        with lock:
-            latencies.extend(mine)
-            bad[0] += errors
-
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
-
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50_ms": pct(0.5),
-        "p99_ms": pct(0.99),
-        "non_2xx": bad[0],
-        "socket_errors": "",
-    }
-
-
-def load(url: str, **kw) -> dict:
-    return (_wrk if shutil.which("wrk") else _python_load)(url, **kw)
-
-
 # ---------------------------------------------------------------- import
 
 
 def csv_import(server: Gunicorn, rows: int, workdir: Path) -> dict:
-    sys.path.insert(0, str(REPO))
     from ml.data import generate
 
     frame = generate(rows, seed=11)
@@ -258,9 +164,9 @@ def count_api_predictions(database_url: str) -> int:
         return db.execute(query).fetchone()[0]
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("MODEL_DIR") or REPO / "artifacts" / "bundle"))
+    parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("MODEL_DIR") or PROJECT_ROOT / "artifacts" / "bundle"))
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run (each view runs twice, alternating)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV import")
@@ -270,45 +176,48 @@ def main() -> None:
     if not (args.bundle / "model.onnx").is_file():
         raise SystemExit(f"no inference bundle at {args.bundle}: train one (make run) or pass --bundle")
     args.duration = max(1, min(args.duration, 60))
+    return args
 
+
+def view_runs(server: Gunicorn, args: argparse.Namespace, token: str, workdir: Path) -> dict[str, list[dict]]:
+    """The no-op view and the classify API, alternating, twice each; with the workers' CPU per request."""
+    body = json.dumps({"text": "Cast iron valve body manufactured in 1987, fair condition"})
+    runs: dict[str, list[dict]] = {"noop": [], "classify": []}
+    for _ in range(2):
+        for name, path, post_body in (("noop", "/bench/noop", None), ("classify", "/api/v1/classify", body)):
+            before = workers_cpu_s(server)
+            result = load(
+                f"{server.url}{path}",
+                duration=args.duration,
+                connections=args.connections,
+                post_body=post_body,
+                token=token,
+                workdir=workdir,
+            )
+            result["worker_cpu_us_per_request"] = (workers_cpu_s(server) - before) / max(1, result["requests"]) * 1e6
+            runs[name].append(result)
+    return runs
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """Everything, on a fresh database in a temporary folder: cold start, the load runs, memory, the import."""
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
         root = Path(tmp)
         env = portal_env(root, args.bundle.resolve(), args.database_url)
         manage(env, "migrate", "--noinput")
         manage(env, "setup_roles", "--demo-users")
         token = re.search(r"([0-9a-f]{40})", manage(env, "drf_create_token", "tech")).group(1)
-
         server = Gunicorn(env, root / "gunicorn.log")
         try:
             start_s = cold_start(server, token)
             time.sleep(1.0)  # let the second worker finish booting before the load
-            body = json.dumps({"text": "Cast iron valve body manufactured in 1987, fair condition"})
-            runs: dict[str, list[dict]] = {"noop": [], "classify": []}
-            for _ in range(2):
-                for name, path, post_body in (("noop", "/bench/noop", None), ("classify", "/api/v1/classify", body)):
-                    before = workers_cpu_s(server)
-                    result = load(
-                        f"{server.url}{path}",
-                        duration=args.duration,
-                        connections=args.connections,
-                        post_body=post_body,
-                        token=token,
-                        workdir=root,
-                    )
-                    result["worker_cpu_us_per_request"] = (workers_cpu_s(server) - before) / max(1, result["requests"]) * 1e6
-                    runs[name].append(result)
+            runs = view_runs(server, args, token, root)
             rss = [rss_mb(pid) for pid in server.worker_pids()]
             imported = csv_import(server, args.rows, root)
         finally:
             server.stop()
         logged = count_api_predictions(args.database_url or f"sqlite:///{root / 'portal.sqlite3'}")
-
-    def mean(name: str, key: str) -> float:
-        return sum(r[key] for r in runs[name]) / len(runs[name])
-
-    noop_rps, cls_rps = mean("noop", "rps"), mean("classify", "rps")
-    cls_p99 = max(r["p99_ms"] for r in runs["classify"])
-    results = {
+    return {
         "tool": "wrk" if shutil.which("wrk") else "python",
         "connections": args.connections,
         "duration_s": args.duration,
@@ -320,6 +229,18 @@ def main() -> None:
         "api_predictions_logged": logged,
         "prediction_log_flush_ms": env.get("PREDICTION_LOG_FLUSH_MS", "100 (default)"),
     }
+
+
+def table(results: dict) -> tuple[list[tuple[str, str, str, str]], list[bool]]:
+    """The rows printed (measure, result, target, ratio) and whether each target is met."""
+
+    def mean(name: str, key: str) -> float:
+        return sum(r[key] for r in results[name]) / len(results[name])
+
+    noop_rps, cls_rps = mean("noop", "rps"), mean("classify", "rps")
+    cls_p99 = max(r["p99_ms"] for r in results["classify"])
+    start_s, rss, imported = results["cold_start_s"], results["worker_rss_mb"], results["import"]
+    cpu_noop, cpu_cls = mean("noop", "worker_cpu_us_per_request"), mean("classify", "worker_cpu_us_per_request")
     rows = [
         ("no-op Django view throughput", f"{noop_rps:,.0f} req/s", "baseline", ""),
         ("classify API throughput (with logging)", f"{cls_rps:,.0f} req/s", ">= 75% of no-op", f"{cls_rps / noop_rps:.0%} of no-op"),
@@ -329,13 +250,8 @@ def main() -> None:
             "p99 < 20 ms",
             f"{cls_p99 / TARGETS['p99_ms']:.2f}x target",
         ),
-        ("no-op p50 / p99 at 8 connections", f"{mean('noop', 'p50_ms'):.1f} / {max(r['p99_ms'] for r in runs['noop']):.1f} ms", "", ""),
-        (
-            "worker CPU per request: no-op / classify",
-            f"{mean('noop', 'worker_cpu_us_per_request'):.0f} / {mean('classify', 'worker_cpu_us_per_request'):.0f} us",
-            "",
-            f"classify costs {mean('classify', 'worker_cpu_us_per_request') / mean('noop', 'worker_cpu_us_per_request'):.2f}x",
-        ),
+        ("no-op p50 / p99 at 8 connections", f"{mean('noop', 'p50_ms'):.1f} / {max(r['p99_ms'] for r in results['noop']):.1f} ms", "", ""),
+        ("worker CPU per request: no-op / classify", f"{cpu_noop:.0f} / {cpu_cls:.0f} us", "", f"classify costs {cpu_cls / cpu_noop:.2f}x"),
         ("cold start to first classification", f"{start_s:.2f} s", "< 1.5 s", f"{start_s / TARGETS['cold_start_s']:.2f}x target"),
         (
             "worker RSS (each of 2)",
@@ -357,13 +273,21 @@ def main() -> None:
         bool(rss) and max(rss) < TARGETS["worker_rss_mb"],
         imported["seconds"] < TARGETS["import_s"] and imported["imported"] == imported["rows"],
     ]
+    return rows, verdicts
+
+
+def main() -> None:
+    args = parse_args()
+    results = measure(args)
+    rows, verdicts = table(results)
     print(f"\nPortal benchmark: gunicorn 2 workers (--preload), load by {results['tool']}, {args.connections} connections,", end=" ")
     print(f"2 x {args.duration} s per view, bundle {args.bundle}\n")
     print("| measure | result | target | ratio |")
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
-    answered = 1 + sum(r["requests"] - r["non_2xx"] for r in runs["classify"])  # + the cold-start request
+    answered = 1 + sum(r["requests"] - r["non_2xx"] for r in results["classify"])  # + the cold-start request
+    logged = results["api_predictions_logged"]
     print(f"\ntargets met: {sum(verdicts)} of {len(verdicts)}; API predictions logged: {logged} for {answered} answers counted by the load")
     print(f"generator (which does not count the up to {args.connections} requests in flight when each run ends)")
     if args.json:

@@ -4,15 +4,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from webportal.accounts.forms import ThrottledAuthenticationForm
-from webportal.portal import views as portal_views
+from webportal.portal import probes
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(("webportal.api.urls", "api"))),
-    path("healthz", portal_views.healthz, name="healthz"),
-    path("metrics", portal_views.metrics_view, name="metrics"),
-    path("bench/noop", login_not_required(portal_views.noop), name="bench-noop"),
+    path("healthz", probes.healthz, name="healthz"),
+    path("metrics", probes.metrics_view, name="metrics"),
+    path("bench/noop", login_not_required(probes.noop), name="bench-noop"),
     path("", include("webportal.portal.urls")),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tests.deploy import commands as cmd
 from tests.deploy import helpers as h
 
 GITHUB = h.REPO / ".github" / "workflows" / "pipeline.yml"
@@ -45,11 +46,11 @@ def azure_scripts() -> list[str]:
 SCRIPTS = {"github": github_scripts, "azure": azure_scripts}
 
 
-def all_calls(which: str) -> h.Calls:
-    merged = h.Calls((), (), (), ())
+def all_calls(which: str) -> cmd.Calls:
+    merged = cmd.Calls((), (), (), ())
     for script in SCRIPTS[which]():
-        calls = h.script_calls(script)
-        merged = h.Calls(*(a + b for a, b in zip(merged.__dict__.values(), calls.__dict__.values(), strict=True)))
+        calls = cmd.script_calls(script)
+        merged = cmd.Calls(*(a + b for a, b in zip(merged.__dict__.values(), calls.__dict__.values(), strict=True)))
     return merged
 
 
@@ -71,7 +72,7 @@ def test_azure_pipeline_parses_and_has_the_three_stages():
 
 @pytest.mark.parametrize("which", sorted(SCRIPTS))
 def test_every_command_called_exists_in_the_repository(which):
-    problems = h.problems_in_calls(all_calls(which))
+    problems = cmd.problems_in_calls(all_calls(which))
     assert not problems, "\n".join(problems)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deploy import commands as cmd
 from tests.deploy import helpers as h
 
 COMPOSE = h.REPO / "docker-compose.yml"
@@ -237,8 +238,8 @@ def test_mounted_repository_files_exist(raw):
 @pytest.mark.parametrize("service", ["migrate", "portal", "monitor", "pipeline", "mlflow"])
 def test_commands_exist_in_the_repository_and_in_the_image(resolved, raw, service):
     command = resolved["services"][service]["command"]
-    calls = h.calls_in([command])
-    problems = h.problems_in_calls(calls)
+    calls = cmd.calls_in([command])
+    problems = cmd.problems_in_calls(calls)
     if command[:2] == ["python", "manage.py"]:
         assert (h.REPO / "manage.py").is_file(), "manage.py is missing"
     dockerfile = h.REPO / raw["services"][service]["build"]["dockerfile"]

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.deploy import commands as cmd
 from tests.deploy import helpers as h
 
 DOCKERFILE_IDS = [p.name for p in h.DOCKERFILES]
@@ -27,12 +28,12 @@ def commands(ins_list: list[h.Instruction]) -> list[list[str]]:
         if ins.keyword not in ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"):
             continue
         if not args.startswith("["):
-            out += h.split_commands(args)
+            out += cmd.split_commands(args)
             continue
         tokens = h.exec_or_shell(args)
         if tokens[:2] in (["sh", "-c"], ["bash", "-c"]):
-            for line in h.shell_lines(tokens[2]):
-                out += h.split_commands(line)
+            for line in cmd.shell_lines(tokens[2]):
+                out += cmd.split_commands(line)
         else:
             out.append(tokens)
     return out
@@ -72,8 +73,8 @@ def test_copied_sources_exist_and_reach_the_build_context(name):
 def test_every_command_an_image_runs_exists_and_is_copied(name):
     ins_list = instructions(name)
     copied = copied_paths(ins_list)
-    calls = h.calls_in(commands(ins_list))
-    problems = h.problems_in_calls(calls)
+    calls = cmd.calls_in(commands(ins_list))
+    problems = cmd.problems_in_calls(calls)
     for module in calls.modules:
         top = module.split(".")[0]
         if top in h.first_party_packages() and top not in copied:
@@ -163,7 +164,7 @@ def test_folders_the_app_writes_belong_to_the_app_user(name):
     chowned: set[str] = set()
     for ins in ins_list:
         if ins.keyword == "RUN" and "chown" in ins.args:
-            for command in h.split_commands(ins.args):
+            for command in cmd.split_commands(ins.args):
                 if command[0] == "chown":
                     chowned.update(arg.rstrip("/") for arg in command[2:] if arg.startswith("/"))
     dirs = []

@@ -181,3 +181,12 @@ def postgres_url():
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch, tmp_path):
+    """The jobs read only what each test gives them, never the developer's settings."""
+    for name in ("DATABASE_URL", "MODEL_DIR", "REPORTS_DIR", "MLFLOW_TRACKING_URI", "ALERT_WEBHOOK_URL", "PORTAL_VAR_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    # No local MLflow server either: the checkout's own (`make run`) must not receive the tests' runs.
+    monkeypatch.setenv("MLFLOW_SERVER_VAR_DIR", str(tmp_path / "no-mlflow-server"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from webportal.portal import selectors, services, serving
+from webportal.portal import csv_import, selectors, services, serving
 from webportal.portal.models import Component, ComponentRevision, Feedback, ImportBatch, MonitoringReport, Prediction
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,7 @@ CSV_MIXED = (
 
 
 def test_import_csv_good_rows_land_bad_rows_reported(model, tech):
-    batch = services.components_import_csv(data=CSV_MIXED.encode(), user=tech, filename="mixed.csv")
+    batch = csv_import.components_import_csv(data=CSV_MIXED.encode(), user=tech, filename="mixed.csv")
     assert batch.status == "done"
     assert (batch.total_rows, batch.imported_rows, batch.error_rows) == (6, 3, 3)
     assert [e["row"] for e in batch.error_list()] == [3, 4, 6]
@@ -133,7 +133,7 @@ def test_import_csv_good_rows_land_bad_rows_reported(model, tech):
 
 def test_import_csv_non_utf8_row_reported_other_rows_land(model, tech):
     data = b"text\nSteel gear made in 2001 good\n\xff\xfe broken bytes\nIron axle 1970 poor\n"
-    batch = services.components_import_csv(data=data, user=tech)
+    batch = csv_import.components_import_csv(data=data, user=tech)
     assert (batch.imported_rows, batch.error_rows) == (2, 1)
     assert batch.error_list() == [{"row": 3, "error": "text is not valid UTF-8"}]
 
@@ -144,13 +144,13 @@ def test_import_csv_non_utf8_row_reported_other_rows_land(model, tech):
     ids=["empty-file", "no-text-column", "binary"],
 )
 def test_import_csv_unusable_file_fails_whole(data, message, tech):
-    batch = services.components_import_csv(data=data, user=tech)
+    batch = csv_import.components_import_csv(data=data, user=tech)
     assert batch.status == "failed" and message in batch.message
     assert Component.objects.count() == 0
 
 
 def test_import_without_model_stores_pending(tech):
-    batch = services.components_import_csv(data=b"text\nsteel gear 2001 good\n", user=tech)
+    batch = csv_import.components_import_csv(data=b"text\nsteel gear 2001 good\n", user=tech)
     assert batch.imported_rows == 1
     assert Component.objects.get().status == "pending"
 
@@ -191,14 +191,14 @@ def test_monitoring_trends_and_report_file(settings, tmp_path):
 def test_import_batch_progress_recorded(model, tech, settings):
     settings.IMPORT_CHUNK_ROWS = 2
     rows = "\n".join(f"steel gear made in {1990 + i} good condition" for i in range(5))
-    batch = services.components_import_csv(data=f"text\n{rows}\n".encode(), user=tech, key="k1")
+    batch = csv_import.components_import_csv(data=f"text\n{rows}\n".encode(), user=tech, key="k1")
     stored = ImportBatch.objects.get(key="k1")
     assert stored.processed_rows == stored.total_rows == 5 == batch.imported_rows
 
 
 def test_csv_safe_neutralises_formulas():
-    assert services.csv_safe("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
-    assert services.csv_safe("steel gear") == "steel gear"
+    assert csv_import.csv_safe("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert csv_import.csv_safe("steel gear") == "steel gear"
 
 
 def test_trimmed_padding_matches_full_padding(model):

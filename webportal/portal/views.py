@@ -1,4 +1,4 @@
-"""HTML pages. Thin: parse input, call a service or selector, render."""
+"""HTML pages. Thin: parse input, call a service or selector, render. (Probes: webportal.portal.probes.)"""
 
 from __future__ import annotations
 
@@ -6,20 +6,15 @@ import csv
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webportal.portal import charts, metrics, prediction_log, selectors, services, serving
+from webportal.portal import charts, csv_import, selectors, services, serving
 from webportal.portal.forms import DescriptionForm, FeedbackForm, FilterForm, ImportForm
 from webportal.portal.models import Component, MonitoringReport, Prediction
-from webportal.version import APP_VERSION
 
 
 def home(request):
@@ -123,7 +118,7 @@ def component_import(request):
         if upload.size > settings.IMPORT_MAX_BYTES:
             form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_048_576} MB.")
         else:
-            batch = services.components_import_csv(
+            batch = csv_import.components_import_csv(
                 data=upload.read(), user=request.user, filename=upload.name, key=form.cleaned_data["key"]
             )
     return render(request, "portal/import.html", {"form": form, "batch": batch})
@@ -166,7 +161,7 @@ def component_export(request):
             yield writer.writerow(
                 [
                     c.pk,
-                    services.csv_safe(c.text),
+                    csv_import.csv_safe(c.text),
                     "" if c.label is None else c.label,
                     c.label_name,
                     "" if c.probability is None else f"{c.probability:.6f}",
@@ -231,79 +226,3 @@ def report_html(request, pk: int):
     response["Content-Security-Policy"] = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:"
     response["X-Frame-Options"] = "DENY"
     return response
-
-
-# ---------------------------------------------------------------- probes
-
-
-@login_not_required
-@require_GET
-def healthz(request):
-    holder = serving.get_holder()
-    holder.poll()  # picks up a new bundle (rate-limited), so probes and deploys see what is served next
-    status = holder.status()
-    db_ok = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        db_ok = False
-    body = {
-        "status": "ok" if (status.loaded and db_ok) else "degraded",
-        "model_loaded": status.loaded,
-        "model_name": status.name,
-        "model_version": status.version,
-        "model_loaded_at": status.loaded_at.isoformat() if status.loaded_at else None,
-        "model_stale": status.stale,
-        "model_error": status.last_error,
-        "database": "ok" if db_ok else "unreachable",
-        "prediction_log": _log_health(),
-        "app_version": APP_VERSION,
-        "environment": settings.PORTAL_ENVIRONMENT,
-    }
-    return JsonResponse(body, status=200 if db_ok else 503)
-
-
-def _log_health() -> dict:
-    status = prediction_log.get_log().status()
-    return {
-        "mode": status.mode,
-        "pending": status.pending,
-        "oldest_pending_s": round(status.oldest_pending_s, 3),
-        "written": status.written,
-        "write_failures": status.write_failures,
-        "last_error": status.last_error,
-    }
-
-
-@login_not_required
-@require_GET
-def metrics_view(request):
-    token = settings.METRICS_TOKEN
-    bearer = request.headers.get("Authorization", "")
-    is_operator = request.user.is_authenticated and request.user.has_perm("portal.view_operations")
-    if not is_operator and not (token and bearer == f"Bearer {token}"):
-        if not request.user.is_authenticated:
-            return redirect(f"{reverse('login')}?next={request.path}") if not bearer else HttpResponse(status=401)
-        raise PermissionDenied
-    by_label = {
-        ("non-compliant" if row["label"] == 1 else "compliant"): row["n"]
-        for row in Prediction.objects.values("label").annotate(n=Count("id"))
-    }
-    by_source = {row["source"]: row["n"] for row in Prediction.objects.values("source").annotate(n=Count("id"))}
-    status = serving.get_holder().status()
-    text = metrics.render(
-        predictions_by_label=by_label,
-        predictions_by_source=by_source,
-        model={"name": status.name, "version": status.version, "loaded": status.loaded, "failures": status.failures},
-        log=prediction_log.get_log().status(),
-    )
-    return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")
-
-
-@login_not_required
-def noop(request):
-    """Benchmark baseline (bench/portal.py): the cheapest Django response, same middleware stack."""
-    if not settings.BENCH_NOOP:
-        raise Http404()
-    return HttpResponse(b"ok", content_type="text/plain")

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from ci.config import Environment, PipelineConfig, ensure_demo_password
-from common.processes import child_pids
+from common.processes import child_pids, read_pid
 
 
 class DeployError(RuntimeError):
@@ -50,20 +50,6 @@ def wait_for_version(url: str, version: str, *, timeout: float) -> None:
             pass
         time.sleep(0.5)
     raise DeployError(f"{url} did not serve model version {version} within {timeout:.0f}s")
-
-
-def read_pid(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
 
 
 def stop_pid_file(pid_file: Path, *, timeout: float = 20.0) -> bool:

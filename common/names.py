@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from common.paths import mlflow_dir
+from common.processes import read_pid
 
 MODEL_NAME = "component-compliance"  # the registered model
 TRAINING_EXPERIMENT = "component-compliance"
@@ -31,24 +32,10 @@ def local_server_url(port: int = LOCAL_SERVER_PORT) -> str:
     return f"http://{LOCAL_SERVER_HOST}:{port}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def running_local_server(folder: Path | None = None) -> str | None:
     """The URL of the local MLflow server whose pid file in `folder` names a live process, else None."""
     folder = Path(folder) if folder is not None else mlflow_dir()
-    try:
-        pid = int((folder / SERVER_PID_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    if not _alive(pid):
+    if read_pid(folder / SERVER_PID_FILE) is None:
         return None
     try:
         url = (folder / SERVER_URL_FILE).read_text().strip()

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from common.names import SERVER_URL_FILE
+from common.processes import pid_alive
 from mlruns_server.config import (
     ServerConfig,
     ServerError,
@@ -70,16 +71,6 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def url_file(pid_file: Path) -> Path:
     """Beside the pid file: the URL the server answers on, so other commands find it on any port."""
     return pid_file.with_name(SERVER_URL_FILE)
@@ -93,7 +84,7 @@ def claim_pid_file(path: Path, url: str) -> None:
             old = int(path.read_text().strip() or 0)
         except ValueError:
             old = 0
-        if old and old != os.getpid() and _pid_alive(old):
+        if old and old != os.getpid() and pid_alive(old):
             raise ServerError(f"a server is already running with pid {old} (pid file {path}); stop it with: kill {old}")
     url_file(path).write_text(f"{url}\n")
     path.write_text(f"{os.getpid()}\n")

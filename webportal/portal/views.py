@@ -40,12 +40,17 @@ def classify(request):
     return render(request, "portal/classify.html", {"form": form, "component": component, "recent": recent})
 
 
+def _filtered_components(request):
+    """The filter form from the query string and the components it selects (all when it is invalid)."""
+    filters = FilterForm(request.GET or None)
+    data = filters.cleaned_data if filters.is_valid() else {}
+    return filters, selectors.component_list(**{k: v for k, v in data.items() if v})
+
+
 @permission_required("portal.view_component", raise_exception=True)
 @require_GET
 def components(request):
-    filters = FilterForm(request.GET or None)
-    data = filters.cleaned_data if filters.is_valid() else {}
-    qs = selectors.component_list(**{k: v for k, v in data.items() if v})
+    filters, qs = _filtered_components(request)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -149,9 +154,7 @@ class _Echo:
 @permission_required("portal.export_component", raise_exception=True)
 @require_GET
 def component_export(request):
-    filters = FilterForm(request.GET or None)
-    data = filters.cleaned_data if filters.is_valid() else {}
-    qs = selectors.component_list(**{k: v for k, v in data.items() if v})
+    _, qs = _filtered_components(request)
     writer = csv.writer(_Echo())
     header = ["id", "text", "label", "label_name", "probability", "model_version", "status", "created_by", "created_at"]
 

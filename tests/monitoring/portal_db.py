@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from common.names import MODEL_NAME
 from monitoring.db import normalize_url
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -100,7 +101,7 @@ def insert_predictions(
     end: datetime | None = None,
     span: timedelta = timedelta(hours=12),
     model_version: str = "1",
-    model_name: str = "component-compliance",
+    model_name: str = MODEL_NAME,
     with_components: bool = False,
     threshold: float = 0.5,
     seed: int = 0,

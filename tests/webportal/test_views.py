@@ -190,3 +190,28 @@ def test_app_version_on_login_page_and_healthz(db, settings):
 def test_healthz_without_model(db):
     body = Client().get("/healthz").json()
     assert body["model_loaded"] is False and body["status"] == "degraded"
+
+
+def test_readiness_probe_fails_until_a_model_is_loaded(db, model):
+    """The Kubernetes probes (deploy/k8s): `?probe=ready` keeps a pod out of the Service while no model is served;
+    `?probe=live` only says the process answers."""
+    from webportal.portal import serving
+
+    assert Client().get("/healthz?probe=ready").status_code == 200
+    serving.set_holder(serving.ModelHolder())  # a replica whose MODEL_URI could not be resolved yet
+    not_ready = Client().get("/healthz?probe=ready")
+    assert not_ready.status_code == 503 and not_ready.json()["model_loaded"] is False
+    assert Client().get("/healthz").status_code == 200  # the plain report stays 200: only the database makes it 503
+    assert Client().get("/healthz?probe=live").status_code == 200
+    wrong = Client().get("/healthz?probe=startup")  # not a probe mode: said plainly
+    assert wrong.status_code == 400 and "live, ready" in wrong.json()["error"]
+
+
+def test_probes_and_metrics_answer_a_pod_ip_host_other_pages_do_not(db, settings):
+    """Kubelet and Prometheus send Host: <pod IP>:8000, which ALLOWED_HOSTS does not list."""
+    settings.METRICS_TOKEN = "scrape-token"
+    for host in ("10.244.1.7:8000", "10.244.1.7", "[fd00::7]:8000"):
+        assert Client().get("/healthz?probe=live", HTTP_HOST=host).status_code == 200, host
+        assert Client().get("/metrics", HTTP_HOST=host, HTTP_AUTHORIZATION="Bearer scrape-token").status_code == 200, host
+    assert Client().get("/accounts/login/", HTTP_HOST="10.244.1.7:8000").status_code == 400
+    assert Client().get("/healthz", HTTP_HOST="evil.example.org").status_code == 400  # named hosts are still checked

@@ -17,9 +17,19 @@ from webportal.portal.models import Prediction
 from webportal.version import APP_VERSION
 
 
+# `?probe=live`: the process answers, nothing else is checked (a database blip must not restart pods); `?probe=ready`: serve traffic
+# only with a model loaded and the database reachable; no probe: the full report, 503 only when the database is down.
+PROBES = ("live", "ready")
+
+
 @login_not_required
 @require_GET
 def healthz(request):
+    probe = request.GET.get("probe", "")
+    if probe and probe not in PROBES:
+        return JsonResponse({"error": f"probe must be one of {', '.join(PROBES)}, not {probe!r}"}, status=400)
+    if probe == "live":
+        return JsonResponse({"status": "alive", "app_version": APP_VERSION})
     holder = serving.get_holder()
     holder.poll()  # picks up a new bundle (rate-limited), so probes and deploys see what is served next
     status = holder.status()
@@ -42,7 +52,8 @@ def healthz(request):
         "app_version": APP_VERSION,
         "environment": settings.PORTAL_ENVIRONMENT,
     }
-    return JsonResponse(body, status=200 if db_ok else 503)
+    healthy = (status.loaded and db_ok) if probe == "ready" else db_ok
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def _log_health() -> dict:

@@ -6,7 +6,7 @@ PYTHON_BOOT ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := chromium docker-compose wrk
+SYSTEM_PACKAGES := chromium docker-compose wrk kubectl
 
 # Tools write nothing outside the project.
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP) ## Create .venv and install the project (quick when nothing changed)
 
-system-deps: ## Install the Debian packages the tests need (chromium, docker-compose, wrk) when missing
+system-deps: ## Install the Debian packages the tests need (chromium, docker-compose, wrk, kubectl) when missing
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

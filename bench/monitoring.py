@@ -98,9 +98,10 @@ sys.exit(code)
 """
 
 
-def run_job(url: str, bundle: Path, out: Path, rows: int) -> dict:
+def run_job(url: str, bundle: Path, out: Path, rows: int | None = None, *, window: list[str] | None = None) -> dict:
     """`python -m monitoring drift` in a fresh process: wall time and that process's own peak RSS."""
-    args = ["drift", "--last", str(rows), "--database-url", url, "--bundle", str(bundle), "--out", str(out), "-q"]
+    window = window or ["--last", str(rows)]
+    args = ["drift", *window, "--database-url", url, "--bundle", str(bundle), "--out", str(out), "-q"]
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *args],

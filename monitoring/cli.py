@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--since", type=parse_duration, help="window: predictions of the last DURATION (default 7d)")
     window.add_argument("--last", type=_positive_int, help="window: the last N predictions")
     drift_opts.add_argument("--min-rows", type=_positive_int, default=200, help="fewer rows = 'not enough data' (default 200)")
+    drift_opts.add_argument(
+        "--sample-size",
+        type=_positive_int,
+        help="rows of the window Evidently's text checks run on, stratified by model version and predicted label (default 100000); "
+        "counts, rates, descriptors and the prediction distribution always cover every row",
+    )
     perf_opts = argparse.ArgumentParser(add_help=False)
     perf_opts.add_argument("--performance-since", type=parse_duration, help="performance window (default 30d)")
     perf_opts.add_argument("--min-reviewed", type=_positive_int, default=30, help="reviews needed before an accuracy alert (default 30)")
@@ -82,6 +88,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         since=getattr(args, "since", None),
         last=getattr(args, "last", None),
         min_rows=getattr(args, "min_rows", None),
+        sample_size=getattr(args, "sample_size", None),
         performance_since=getattr(args, "performance_since", None),
         min_reviewed=getattr(args, "min_reviewed", None),
         min_accuracy=getattr(args, "min_accuracy", None),

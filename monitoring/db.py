@@ -9,6 +9,7 @@ ever INSERTs into portal_monitoring_report. Works on SQLite (Django's text datet
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,3 +172,93 @@ def insert_report(
     with engine.begin() as conn:
         result = conn.execute(sa.insert(REPORT).values(**values).returning(REPORT.c.id))
         return result.scalar_one()
+
+
+# ---------------------------------------------------------------- the log in chunks (windows of any size)
+
+STAT_COLUMNS = ("id", "probability", "model_version", "length", "words", "digits")
+
+
+def _digits(text):
+    """Digits in a text, computed by the database (nested replace: the same SQL on SQLite and PostgreSQL)."""
+    stripped = text
+    for digit in "0123456789":
+        stripped = sa.func.replace(stripped, digit, "")
+    return sa.func.length(text) - sa.func.length(stripped)
+
+
+def _window_filter(engine: Engine, query, *, since: datetime | None, last: int | None):
+    if since is not None:
+        query = query.where(PREDICTION.c.created_at >= to_db_time(engine, since))
+    if last is not None:
+        newest = sa.select(PREDICTION.c.id).order_by(PREDICTION.c.created_at.desc(), PREDICTION.c.id.desc()).limit(int(last))
+        query = query.where(PREDICTION.c.id.in_(newest.scalar_subquery()))
+    return query
+
+
+def iter_prediction_stats(
+    engine: Engine, *, since: datetime | None = None, last: int | None = None, chunk_rows: int = 100_000
+) -> Iterator[pd.DataFrame]:
+    """The window's rows as frames of at most chunk_rows: id, probability, model_version and the text's length,
+    space-separated words and digits (counted by the database, so the text itself never travels).
+
+    PostgreSQL streams through one server-side cursor; SQLite is read in keyset batches (id > last id seen).
+    """
+    text = PREDICTION.c.text
+    words = sa.case(
+        (sa.func.length(sa.func.trim(text)) == 0, 0), else_=sa.func.length(text) - sa.func.length(sa.func.replace(text, " ", "")) + 1
+    )
+    columns = (PREDICTION.c.id, PREDICTION.c.probability, PREDICTION.c.model_version, sa.func.length(text), words, _digits(text))
+    query = _window_filter(engine, sa.select(*columns), since=since, last=last).order_by(PREDICTION.c.id)
+    if not is_sqlite(engine):
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+            for part in result.partitions(chunk_rows):
+                yield _stat_frame(part)
+        return
+    after = None
+    with engine.connect() as conn:
+        while True:
+            batch = query if after is None else query.where(PREDICTION.c.id > after)
+            part = conn.execute(batch.limit(chunk_rows)).fetchall()
+            if not part:
+                return
+            yield _stat_frame(part)
+            after = part[-1][0]
+
+
+def _stat_frame(rows) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=list(STAT_COLUMNS))
+    frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(float)
+    frame["model_version"] = frame["model_version"].fillna("").astype(str)
+    return frame
+
+
+def window_bounds(engine: Engine, *, since: datetime | None = None, last: int | None = None) -> tuple[datetime | None, datetime | None]:
+    """The first and last created_at in the window (one aggregate query)."""
+    query = _window_filter(
+        engine, sa.select(sa.func.min(PREDICTION.c.created_at), sa.func.max(PREDICTION.c.created_at)), since=since, last=last
+    )
+    with engine.connect() as conn:
+        first, latest = conn.execute(query).one()
+    times = _utc_series(pd.Series([first, latest]).dropna())
+    return (times.iloc[0].to_pydatetime(), times.iloc[-1].to_pydatetime()) if len(times) else (None, None)
+
+
+def read_predictions_by_id(engine: Engine, ids, *, columns: tuple[str, ...], batch: int = 5_000) -> pd.DataFrame:
+    """The rows with these ids (the drift job's sample), in id order."""
+    ids = sorted(int(i) for i in ids)
+    parts = []
+    with engine.connect() as conn:
+        for start in range(0, len(ids), batch):
+            query = sa.select(*(PREDICTION.c[c] for c in columns)).where(PREDICTION.c.id.in_(ids[start : start + batch]))
+            parts.append(pd.DataFrame(conn.execute(query).fetchall(), columns=list(columns)))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
+    frame = frame.sort_values("id").reset_index(drop=True) if "id" in frame else frame
+    if "created_at" in frame:
+        frame["created_at"] = _utc_series(frame["created_at"])
+    if "probability" in frame:
+        frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(float)
+    if "model_version" in frame:
+        frame["model_version"] = frame["model_version"].fillna("").astype(str)
+    return frame

@@ -37,6 +37,8 @@ class JobConfig:
     since: timedelta | None = timedelta(days=7)
     last: int | None = None
     min_rows: int = 200
+    sample_size: int = 100_000  # rows of the window Evidently's text checks see (stratified); every row counts in the rest
+    chunk_rows: int = 100_000  # rows read from the log at a time
     experiment: str = MONITORING_EXPERIMENT
     # performance
     performance_since: timedelta | None = timedelta(days=30)
@@ -114,33 +116,40 @@ def run_drift(config: JobConfig, *, now: datetime | None = None) -> JobOutcome:
             outcome = failed
         else:
             started = time.perf_counter()
-            current, window = _read_drift_window(config, engine, now)
-            outcome = _analyse_drift(config, reference, current, started=started, now=now)
+            stats, window = _scan_drift_window(config, engine, now, threshold=reference.threshold)
+            outcome = _analyse_drift(config, engine, reference, stats, started=started, now=now)
     except Exception as exc:
         log.error("drift job failed:\n%s", traceback.format_exc())
         outcome = _error("drift", f"{type(exc).__name__}: {exc}")
     return publish(outcome, config=config, engine=engine, now=now, model_name=model_name, model_version=model_version, window=window)
 
 
-def _read_drift_window(config: JobConfig, engine, now: datetime):
-    """The rows to judge (the last N, or those since a moment) and the window they span."""
-    from monitoring.db import read_predictions
+def _scan_drift_window(config: JobConfig, engine, now: datetime, *, threshold: float):
+    """One pass over the window (the last N, or the rows since a moment) in chunks: its statistics and sample."""
+    from monitoring.db import iter_prediction_stats, window_bounds
+    from monitoring.window import WindowStats
 
     since = None if config.last else (now - config.since if config.since else None)
-    current = read_predictions(engine, since=since, last=config.last, columns=("id", "text", "probability", "model_version", "created_at"))
-    window = (since, now) if not config.last else (_first(current), _latest(current))
-    return current, window
+    stats = WindowStats(threshold=threshold, sample_size=max(config.sample_size, config.min_rows))
+    for chunk in iter_prediction_stats(engine, since=since, last=config.last, chunk_rows=config.chunk_rows):
+        stats.add(chunk)
+    window = (since, now) if not config.last else window_bounds(engine, last=config.last)
+    return stats, window
 
 
-def _analyse_drift(config: JobConfig, reference, current, *, started: float, now: datetime) -> JobOutcome:
-    """Not enough rows, or the analysis with its HTML report and charts written beside the JSON."""
-    from monitoring.drift import DriftOptions, analyse, insufficient
+def _analyse_drift(config: JobConfig, engine, reference, stats, *, started: float, now: datetime) -> JobOutcome:
+    """Not enough rows, or Evidently on the sample with the whole window's numbers, HTML report and charts."""
+    from monitoring.db import read_predictions_by_id
+    from monitoring.drift import DriftOptions, analyse, insufficient, with_window
 
     clock = started
     timings = {"read": time.perf_counter() - clock}
-    if len(current) < config.min_rows:
-        s = insufficient(len(current), config.min_rows)
+    if stats.rows < config.min_rows:
+        s = insufficient(stats.rows, config.min_rows)
         return JobOutcome(kind="drift", status=s["status"], headline=s["headline"], summary=s)
+    columns = ("id", "text", "probability", "model_version", "created_at")
+    current = read_predictions_by_id(engine, stats.sample.chosen_ids(), columns=columns)
+    timings["read_sample"] = time.perf_counter() - clock - timings["read"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         analysis = analyse(
@@ -150,9 +159,10 @@ def _analyse_drift(config: JobConfig, reference, current, *, started: float, now
             threshold=reference.threshold,
             served_version=reference.model_version,
             options=DriftOptions(min_rows=config.min_rows),
+            max_rows=max(len(current), 100_000),
         )
-    timings["analyse"] = time.perf_counter() - clock - timings["read"]
-    s = analysis.summary
+    timings["analyse"] = time.perf_counter() - clock - sum(timings.values())
+    s = with_window(analysis.summary, stats, sampled=len(current), served_version=reference.model_version)
     outcome = JobOutcome(kind="drift", status=s["status"], headline=s["headline"], summary=s)
     stem = config.out_dir / f"drift-{stamp(now)}"
     html = stem.with_suffix(".html")
@@ -164,7 +174,7 @@ def _analyse_drift(config: JobConfig, reference, current, *, started: float, now
         outcome.paths["charts"] = drift_charts(s, analysis.reference, analysis.current, stem.with_suffix(".png"))
     except Exception as exc:  # a chart must never sink the report
         log.warning("drift charts failed: %s", exc)
-    timings["html_and_charts"] = time.perf_counter() - clock - timings["read"] - timings["analyse"]
+    timings["html_and_charts"] = time.perf_counter() - clock - sum(timings.values())
     s["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return outcome
 
@@ -213,11 +223,3 @@ def run_performance(config: JobConfig, *, now: datetime | None = None) -> JobOut
         log.error("performance job failed:\n%s", traceback.format_exc())
         outcome = _error("performance", f"{type(exc).__name__}: {exc}")
     return publish(outcome, config=config, engine=engine, now=now, model_name=model_name, model_version=model_version, window=window)
-
-
-def _first(frame) -> datetime | None:
-    return frame["created_at"].min().to_pydatetime() if len(frame) else None
-
-
-def _latest(frame) -> datetime | None:
-    return frame["created_at"].max().to_pydatetime() if len(frame) else None

@@ -11,7 +11,7 @@ options.py holds the knobs and the size-dependent thresholds, features.py the co
 signals.py the checks and the four signals, analysis.py `analyse`, headline.py the words for operators.
 """
 
-from monitoring.drift.analysis import SIGNALS, DriftAnalysis, analyse, insufficient
+from monitoring.drift.analysis import SIGNALS, DriftAnalysis, analyse, insufficient, with_window
 from monitoring.drift.features import build_features
 from monitoring.drift.headline import headline
 from monitoring.drift.options import DriftOptions, auc_threshold, distance_threshold
@@ -29,4 +29,5 @@ __all__ = [
     "distance_threshold",
     "headline",
     "insufficient",
+    "with_window",
 ]

@@ -116,3 +116,12 @@ def _summary(signals: dict, *, rows: int, analysed: tuple[int, int], versions: d
     }
     summary["headline"] = headline(summary)
     return summary
+
+
+def with_window(summary: dict, stats, *, sampled: int, served_version: str | None) -> dict:
+    """The summary of an analysis run on a sample, completed with the whole window's numbers (monitoring.window)."""
+    summary = {**summary, "rows": stats.rows, "model_versions": stats.summary()["model_versions"]}
+    summary["window_stats"] = stats.summary(served_version)
+    summary["sample"] = stats.sample_summary(sampled)
+    summary["headline"] = headline(summary)
+    return summary

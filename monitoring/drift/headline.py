@@ -25,11 +25,13 @@ def _text_phrase(text: dict) -> str:
 
 def headline(summary: dict) -> str:
     signals = summary["signals"]
+    sample = summary.get("sample") or {}
+    sampled = f"; Evidently on a stratified sample of {sample['size']}" if sample and sample["size"] < summary["rows"] else ""
     if summary["status"] == "ok":
         text = signals["text"]
         return (
             f"no drift: {summary['rows']} predictions look like the training sample on all 4 signals "
-            f"(text ROC AUC {text['roc_auc']:.2f}, {_pct(text['unseen_word_share']['current'])} with unseen words)"
+            f"(text ROC AUC {text['roc_auc']:.2f}, {_pct(text['unseen_word_share']['current'])} with unseen words{sampled})"
         )
     parts = []
     if signals["text"]["drift"]:
@@ -60,4 +62,4 @@ def headline(summary: dict) -> str:
     if signals["prediction"]["drift"]:
         share = signals["prediction"]["share_non_compliant"]
         parts.append(f"predictions: {_pct(share['current'])} non-compliant vs {_pct(share['reference'])} in training")
-    return f"DRIFT in {len(summary['flagged'])} of 4 signals: " + " | ".join(parts)
+    return f"DRIFT in {len(summary['flagged'])} of 4 signals: " + " | ".join(parts) + sampled

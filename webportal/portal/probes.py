@@ -16,7 +16,6 @@ from webportal.portal import metrics, prediction_log, serving
 from webportal.portal.models import Prediction
 from webportal.version import APP_VERSION
 
-
 # `?probe=live`: the process answers, nothing else is checked (a database blip must not restart pods); `?probe=ready`: serve traffic
 # only with a model loaded and the database reachable; no probe: the full report, 503 only when the database is down.
 PROBES = ("live", "ready")

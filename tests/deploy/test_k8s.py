@@ -194,7 +194,9 @@ def test_the_portal_resolves_the_champion_through_the_tracking_server_with_a_cac
 
 
 def webportal_env_names() -> set[str]:
-    return set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', (h.REPO / "webportal" / "env.py").read_text())) - {"INFO"}
+    """Names the portal reads: webportal/env.py, and the shared rules it calls (common.paths, common.names)."""
+    sources = [h.REPO / "webportal" / "env.py", h.REPO / "common" / "paths.py", h.REPO / "common" / "names.py"]
+    return {name for path in sources for name in re.findall(r'"([A-Z][A-Z0-9_]{2,})"', path.read_text())} - {"INFO"}
 
 
 def mlflow_server_env_names() -> set[str]:

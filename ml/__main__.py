@@ -41,9 +41,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         experiment=args.experiment,
         device=args.device,
         progress=not args.no_progress,
+        **{name: getattr(args, name) for name in _TRAIN_SIZES if getattr(args, name) is not None},
     )
     train(config)
     return 0
+
+
+# Sizes a small or quick training can shrink (TrainConfig fields; unset: its defaults).
+_TRAIN_SIZES = ("batch_size", "embedding_dim", "glove_epochs", "holdout_rows", "reference_rows", "parity_rows")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -101,8 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--glove", type=Path, default=None, help="GloVe vectors in the standard text format (default: train them on the data)")
     p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or var/mlflow/mlflow.db)")
     p.add_argument("--experiment", default=TRAINING_EXPERIMENT)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (under torchrun: one GPU per rank, NCCL; else gloo)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--batch-size", type=int, help="global batch size, split over the ranks under torchrun (default 256)")
+    p.add_argument("--embedding-dim", type=int, help="GloVe vector size (default 100)")
+    p.add_argument("--glove-epochs", type=int, help="GloVe training epochs (default 150)")
+    p.add_argument("--holdout-rows", type=int, help="rows per held-out evaluation set (default 2000)")
+    p.add_argument("--reference-rows", type=int, help="rows of the bundle's drift reference sample (default 2000)")
+    p.add_argument("--parity-rows", type=int, help="rows the ONNX/PyTorch parity check compares (default 1000)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="label a CSV with a text column")

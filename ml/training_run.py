@@ -16,6 +16,7 @@ import numpy as np
 
 from common.names import MODEL_NAME, TRAINING_EXPERIMENT, tracking_uri
 from ml import bundle as bundle_files
+from ml import distributed
 from ml import training_steps as steps
 from ml.mlflow_setup import (
     ensure_experiment,
@@ -69,15 +70,43 @@ class TrainResult:
     config: TrainConfig
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train, evaluate, export and log one model; MLflow's global URIs are left as they were."""
+def train(config: TrainConfig) -> TrainResult | None:
+    """Train, evaluate, export and log one model; MLflow's global URIs are left as they were.
+
+    Under torchrun (WORLD_SIZE > 1) every rank trains its share; rank 0 returns the result, the others None.
+    """
     quiet_mlflow_environment()
+    if distributed.world_size() > 1:
+        return _train_distributed(config)
     uri = tracking_uri(config.tracking_uri)
     with use_tracking(uri):
         return _train(config, uri)
 
 
-def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
+def _train_distributed(config: TrainConfig) -> TrainResult | None:
+    from functools import partial
+
+    from ml.training_loop import seed_everything
+
+    context, device = distributed.start(config.device)
+    try:
+        if context.is_main:
+            uri = tracking_uri(config.tracking_uri)
+            with use_tracking(uri):
+                return _train(config, uri, context=context, device=device)
+        seed_everything(config.seed)  # the other ranks: data and vectors as rank 0 has them, then their share of the fit
+        data = steps.load_training_data(config.data, seed=config.seed, max_length=config.max_length)
+        vectors = distributed.share(None, context)
+        fit = partial(distributed.fit_distributed, context=context)
+        steps.fit_model(
+            config.model_type, data, vectors, fit_config=_fit_config(config, progress=False), device=device, on_epoch=None, fit=fit
+        )
+        return None
+    finally:
+        distributed.stop()
+
+
+def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistContext | None = None, device=None) -> TrainResult:
     import mlflow
 
     from ml.export import export_and_verify
@@ -85,7 +114,7 @@ def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
 
     started = time.perf_counter()
     seed_everything(config.seed)
-    device = pick_device(config.device)
+    device = device or pick_device(config.device)
     data = steps.load_training_data(config.data, seed=config.seed, max_length=config.max_length)
     experiment_id = ensure_experiment(config.experiment, tracking_uri)
     commit = git_commit()
@@ -98,8 +127,12 @@ def _train(config: TrainConfig, tracking_uri: str) -> TrainResult:
         vectors = steps.embeddings(
             data, glove=config.glove, dim=config.embedding_dim, epochs=config.glove_epochs, seed=config.seed, device=str(device)
         )
+        if context is not None:
+            mlflow.log_params({"world_size": context.world_size, "distributed_backend": context.backend})
+            mlflow.set_tags({"world_size": str(context.world_size), "distributed_backend": context.backend})
+            distributed.share(vectors, context)
         _log_embeddings(mlflow, config, data, vectors)
-        model, history = _fit_logged(mlflow, config, data, vectors, device=device)
+        model, history = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
         evaluation = steps.evaluate_model(model, data, holdout_rows=config.holdout_rows, seed=config.seed + 1000)
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
@@ -171,18 +204,27 @@ def _log_embeddings(mlflow, config: TrainConfig, data: steps.TrainingData, vecto
     mlflow.log_input(matrix, context="embeddings")
 
 
-def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, *, device):
-    """steps.fit_model with each epoch's metrics logged to the run and printed."""
+def _fit_config(config: TrainConfig, *, progress: bool):
     from ml.training_loop import FitConfig
 
+    return FitConfig(epochs=config.resolved_epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, progress=progress)
+
+
+def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, *, device, context=None):
+    """steps.fit_model with each epoch's metrics logged to the run and printed (across ranks under torchrun)."""
     epochs = config.resolved_epochs
-    fit_config = FitConfig(epochs=epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, progress=config.progress)
 
     def on_epoch(epoch: int, metrics: dict) -> None:
         mlflow.log_metrics(metrics, step=epoch)
         print(f"[train] epoch {epoch + 1}/{epochs}: loss {metrics['train_loss']:.4f}, val accuracy {metrics['val_accuracy']:.4f}")
 
-    return steps.fit_model(config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch)
+    fit = None
+    if context is not None:
+        from functools import partial
+
+        fit = partial(distributed.fit_distributed, context=context)
+    fit_config = _fit_config(config, progress=config.progress)
+    return steps.fit_model(config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch, fit=fit)
 
 
 def _model_card(

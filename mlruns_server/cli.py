@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="interface to bind (default 127.0.0.1; env MLFLOW_SERVER_HOST)")
     p.add_argument("--port", type=int, help="port (default 5000; env MLFLOW_SERVER_PORT)")
     p.add_argument("--backend-store-uri", help="sqlite:///path.db or postgresql://user@host:5432/db (env MLFLOW_BACKEND_STORE_URI)")
-    p.add_argument("--artifacts-destination", help="where proxied artifacts are stored (env MLFLOW_ARTIFACTS_DESTINATION)")
+    p.add_argument(
+        "--artifacts-destination",
+        help="where proxied artifacts are stored: a folder, or s3://BUCKET/PATH with $MLFLOW_S3_ENDPOINT_URL and the AWS_* "
+        "credentials (env MLFLOW_ARTIFACTS_DESTINATION)",
+    )
     p.add_argument(
         "--allowed-hosts",
         help="extra comma-separated Host headers to answer (added to localhost, 'mlflow' and private networks)",

@@ -44,6 +44,7 @@ ENV_ALLOWED_HOSTS = "MLFLOW_SERVER_EXTRA_ALLOWED_HOSTS"
 ENV_WORKERS = "MLFLOW_SERVER_WORKERS"
 ENV_VAR_DIR = "MLFLOW_SERVER_VAR_DIR"
 ENV_LOCAL_DIR = "MLFLOW_LOCAL_DIR"  # the local store (common.paths.mlflow_dir) when training runs without a server: the same folder
+S3_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 AUTH_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY")
 
 
@@ -149,6 +150,9 @@ class ServerConfig:
         # MLflow's background job runner (huey consumers) costs ~1.5 GB and ~7 s at start-up.
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "true" if self.enable_jobs else "false"
         env.setdefault("PYTHONUNBUFFERED", "1")
+        for name in S3_ENV:  # set but empty (compose, a ConfigMap): boto3 would take "" for an endpoint or a key
+            if not env.get(name):
+                env.pop(name, None)
         if self.auth:
             env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.auth_config_path())
         return env
@@ -240,10 +244,45 @@ def write_auth_config(config: ServerConfig) -> Path:
 
 def prepare_artifacts(config: ServerConfig) -> None:
     dest = config.artifacts_destination
+    if dest.startswith("s3://"):
+        check_s3_destination(dest)
+        return
     if "://" in dest and not dest.startswith("file://"):
-        return  # s3://, gs://, ... : the server checks those itself
+        return  # gs://, wasbs://, ... : the server checks those itself
     folder = Path(dest.removeprefix("file://"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ServerError(f"cannot create the artifacts folder {folder}: {exc.strerror or exc}") from exc
+
+
+def check_s3_destination(dest: str, *, environ: dict | None = None, timeout_s: float = 5.0) -> None:
+    """The bucket of an s3:// destination exists and these credentials may use it (MLFLOW_S3_ENDPOINT_URL for
+    MinIO and other S3 APIs, the standard AWS_* variables or an instance role for the credentials)."""
+    env = os.environ if environ is None else environ
+    parts = urlsplit(dest)
+    bucket, endpoint = parts.netloc, env.get("MLFLOW_S3_ENDPOINT_URL") or None
+    if not bucket:
+        raise ServerError(f"artifacts destination {dest}: no bucket (use s3://BUCKET/PATH)")
+    try:
+        import boto3
+        import botocore.config
+        import botocore.exceptions as errors
+    except ImportError as exc:
+        raise ServerError(f"artifacts destination {dest} needs boto3 (pinned in pyproject.toml and requirements/mlflow.txt)") from exc
+    where = f"at {endpoint}" if endpoint else "on AWS"
+    retries = botocore.config.Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1})
+    try:
+        boto3.client("s3", endpoint_url=endpoint, config=retries).head_bucket(Bucket=bucket)
+    except errors.NoCredentialsError as exc:
+        raise ServerError(f"artifacts destination {dest}: no S3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)") from exc
+    except (errors.EndpointConnectionError, errors.ConnectTimeoutError, errors.ReadTimeoutError) as exc:
+        raise ServerError(f"artifacts destination {dest}: the S3 endpoint {endpoint or 'of AWS'} is unreachable ({exc})") from exc
+    except errors.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchBucket"):
+            raise ServerError(f"artifacts destination {dest}: the bucket {bucket!r} does not exist {where}") from exc
+        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            denied = f"access to the bucket {bucket!r} {where} is denied (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+            raise ServerError(f"artifacts destination {dest}: {denied}") from exc
+        raise ServerError(f"artifacts destination {dest}: S3 {where} answered {code or exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,9 +183,33 @@ def _bundle_checksum(run_id: str, uri: str) -> str:
             local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BUNDLE_ARTIFACTS, dst_path=tmp, tracking_uri=uri)
             return bundle_checksum(local)
         except (BundleError, MlflowException, OSError) as exc:
+            fault = _artifact_store_fault(run_id, uri)
+            if fault:
+                raise RegistryError(
+                    f"run {run_id}: the tracking server could not read its artifact store ({fault}): nothing was registered; "
+                    "its log names the cause (the S3 endpoint, the bucket, the credentials)"
+                ) from exc
             if is_connection_error(exc):
                 raise
             raise RegistryError(f"run {run_id} has no complete inference bundle under '{BUNDLE_ARTIFACTS}/': {exc}") from exc
+
+
+def _artifact_store_fault(run_id: str, uri: str) -> str | None:
+    """Why the server cannot list the run's bundle when the fault is its artifact store (S3 behind the proxy)
+    rather than the run: a 5xx, or the store's own refusal (a bucket that does not exist). None otherwise."""
+    import mlflow
+
+    try:
+        mlflow.MlflowClient(tracking_uri=uri).list_artifacts(run_id, BUNDLE_ARTIFACTS)
+    except Exception as exc:
+        text = str(exc)
+        refused = re.search(r"Failed to list artifacts in (\S+?): ([^\"]+)", text)
+        if refused:
+            return f"{refused.group(1)}: {refused.group(2).strip()}"
+        status = re.search(r"error code (5\d\d)|too many (5\d\d) error responses", text)
+        if status:
+            return f"it answered HTTP {status.group(1) or status.group(2)} for '{BUNDLE_ARTIFACTS}/'"
+    return None
 
 
 def _version_tags(run, models: dict, checksum: str) -> dict[str, str]:

@@ -17,9 +17,17 @@ from tests.deploy import helpers as h
 
 COMPOSE = h.REPO / "docker-compose.yml"
 GPU_OVERRIDE = h.REPO / "docker-compose.gpu.yml"
-SERVICES = {"postgres", "mlflow", "migrate", "portal", "monitor", "pipeline"}
+SERVICES = {"postgres", "mlflow", "migrate", "portal", "monitor", "pipeline", "minio", "minio-bucket"}
 LONG_RUNNING_WITH_PORTS = {"postgres", "mlflow", "portal"}
-ONE_SHOT = {"migrate", "pipeline"}
+ONE_SHOT = {"migrate", "pipeline", "minio-bucket"}
+S3_SERVICES = {"minio", "minio-bucket"}  # profile s3: the optional S3 artifact store
+THIRD_PARTY = {"postgres", *S3_SERVICES}
+S3_SETTINGS = {
+    "S3_ACCESS_KEY_ID": "test-only-minio",
+    "S3_SECRET_ACCESS_KEY": "test-only-minio-secret",
+    "MLFLOW_ARTIFACT_STORE": "s3://compliance-mlflow/artifacts",
+    "MLFLOW_S3_ENDPOINT": "http://minio:9000",
+}
 TEST_SECRETS = {"POSTGRES_PASSWORD": "test-only-password", "SECRET_KEY": "test-only-secret-key"}
 
 
@@ -181,7 +189,7 @@ def test_images_are_built_from_the_repository_dockerfiles(raw):
     for name, service in raw["services"].items():
         build = service.get("build")
         if build is None:
-            assert name == "postgres", f"{name}: neither built here nor the postgres image"
+            assert name in THIRD_PARTY, f"{name}: neither built here nor a known third-party image"
             continue
         assert (h.REPO / build["context"] / build["dockerfile"]).is_file(), f"{name}: {build['dockerfile']} missing"
     assert "portal.Dockerfile" in raw["services"]["portal"]["build"]["dockerfile"]
@@ -207,6 +215,8 @@ def test_no_secrets_are_written_inline():
 
 def test_app_services_read_secrets_from_the_env_file(raw):
     for name, service in raw["services"].items():
+        if name in S3_SERVICES:
+            continue  # MinIO gets its two keys by interpolation, not the whole .env
         env_file = service.get("env_file")
         assert env_file in (".env", [".env"]), f"{name}: env_file must be .env"
 
@@ -253,3 +263,29 @@ def test_commands_exist_in_the_repository_and_in_the_image(resolved, raw, servic
         if module.split(".")[0] not in copied:
             problems.append(f"{service}: python -m {module} is not copied into {dockerfile.name}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_s3_profile_adds_minio_and_creates_the_bucket(tmp_path):
+    env_file_from_example(tmp_path, **S3_SETTINGS)
+    result = run_compose(tmp_path, "--profile", "s3", "config")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert set(services) >= S3_SERVICES
+    assert services["minio"]["healthcheck"]["test"] and services["minio"]["restart"] == "unless-stopped"
+    bucket = services["minio-bucket"]
+    assert bucket["depends_on"]["minio"]["condition"] == "service_healthy" and bucket["restart"] == "no"
+    assert "mc mb --ignore-existing" in " ".join(bucket["command"]) and bucket["environment"]["S3_BUCKET"] == "compliance-mlflow"
+    mlflow = services["mlflow"]
+    command = mlflow["command"]
+    assert command[command.index("--artifacts-destination") + 1] == "s3://compliance-mlflow/artifacts"
+    assert mlflow["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert mlflow["environment"]["AWS_ACCESS_KEY_ID"] == services["minio"]["environment"]["MINIO_ROOT_USER"] == "test-only-minio"
+    for client in ("portal", "monitor", "migrate"):
+        assert "AWS_SECRET_ACCESS_KEY" not in services[client]["environment"], f"{client} needs no S3 credentials"
+
+
+def test_without_the_profile_artifacts_stay_on_the_volume(resolved):
+    for name in S3_SERVICES:
+        assert resolved["services"][name]["profiles"] == ["s3"], f"{name} must not start with a plain `up`"
+    mlflow = resolved["services"]["mlflow"]
+    assert mlflow["command"][mlflow["command"].index("--artifacts-destination") + 1] == "/mlartifacts"

@@ -25,6 +25,8 @@ _SETTINGS = (
     "production_port",
     "mlflow_port",
     "actor",
+    "target",
+    "k8s_context",
 )
 
 
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--production-port", type=int)
     p.add_argument("--mlflow-port", type=int, help="port of the local MLflow server (default 5000)")
     p.add_argument("--actor", help="who runs it (recorded in the promotion ledger)")
+    p.add_argument("--target", choices=("local", "compose", "k8s"), help="where to deploy (default local; env PIPELINE_DEPLOY_TARGET)")
+    p.add_argument("--context", dest="k8s_context", help="k8s target: the kubectl context to deploy to (env PIPELINE_K8S_CONTEXT)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("approve", help="approve (or reject) a pipeline waiting before production")

@@ -82,16 +82,23 @@ class PipelineConfig:
     actor: str | None = None
     portal_env: dict = field(default_factory=dict)  # extra environment for the portal processes
     app_source: Path = PROJECT_ROOT  # where the deployed app code (manage.py, common/, webportal/, ml/) is copied from
-    target: str = "local"  # the deploy target (ci.targets): local | compose
+    target: str = "local"  # the deploy target (ci.targets): local | compose | k8s
     compose_model_dir: Path = Path("/models/current")  # compose: the shared volume the portal replicas poll
     compose_portal_url: str = "http://portal:8000"  # compose: the portal service the smoke test signs in to
+    k8s_context: str | None = None  # k8s: the kubectl context (cluster) to deploy to
+    k8s_overlays: tuple[str, ...] = ("staging", "production")  # k8s: deploy/k8s overlays, in order
+    k8s_dir: Path = PROJECT_ROOT / "deploy" / "k8s"
+    k8s_portal_image: str = "compliance-portal:latest"  # k8s: the portal image the release runs (a registry reference)
+    k8s_kubectl: str = "kubectl"
+    k8s_timeout_s: int = 600  # k8s: per migration, rollout and rollback wait
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> PipelineConfig:
         """Defaults, then the environment (read here only), then `overrides` that are not None.
 
         PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
-        PORTAL_URL the compose target's volume and portal. The tracking URI follows the one rule
+        PORTAL_URL the compose target's volume and portal; PIPELINE_K8S_CONTEXT and PIPELINE_K8S_PORTAL_IMAGE the
+        k8s target's cluster and image. The tracking URI follows the one rule
         (common.names.server_uri) over this pipeline's MLflow folder: --tracking-uri or PIPELINE_TRACKING_URI,
         else MLFLOW_TRACKING_URI, else the local server running from var/mlflow; else the target's default
         (local: start one on mlflow_port; compose: its `mlflow` service).
@@ -108,6 +115,8 @@ class PipelineConfig:
             "demo_password": env.get("PORTAL_DEMO_PASSWORD") or None,
             "compose_model_dir": Path(env.get("MODEL_DIR") or "/models/current"),
             "compose_portal_url": env.get("PORTAL_URL") or "http://portal:8000",
+            "k8s_context": env.get("PIPELINE_K8S_CONTEXT") or None,
+            "k8s_portal_image": env.get("PIPELINE_K8S_PORTAL_IMAGE") or "compliance-portal:latest",
             **given,
         }
         target = target_class(values["target"])

@@ -130,8 +130,8 @@ def test_tracking_defaults_follow_the_target_and_the_running_local_server(tmp_pa
     (tmp_path / "mlflow" / "server.url").write_text("http://127.0.0.1:5999\n")
     running = PipelineConfig.from_env({}, var=tmp_path, mlflow_port=5123)
     assert running.resolved_tracking_uri == "http://127.0.0.1:5999" and not running.starts_local_mlflow
-    with pytest.raises(ValueError, match="unknown deploy target 'k8s'"):
-        PipelineConfig.from_env({"PIPELINE_DEPLOY_TARGET": "k8s"}, var=tmp_path)
+    with pytest.raises(ValueError, match="unknown deploy target 'nomad'"):
+        PipelineConfig.from_env({"PIPELINE_DEPLOY_TARGET": "nomad"}, var=tmp_path)
 
 
 def test_demo_password_file_is_made_only_when_ensured(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ci import kustomize
+from tests.deploy import commands as cmd
 from tests.deploy import helpers as h
 
 K8S = h.REPO / "deploy" / "k8s"
@@ -264,8 +265,8 @@ def test_the_commands_exist_and_are_copied_into_their_images(rendered, compose):
             command = [word for word in container["command"] if not word.startswith("--nproc")]
             if command[0] == "torchrun":
                 command = ["python", *command[command.index("-m") :]]
-            calls = h.calls_in([command])
-            problems += [f"{doc['metadata']['name']}: {p}" for p in h.problems_in_calls(calls)]
+            calls = cmd.calls_in([command])
+            problems += [f"{doc['metadata']['name']}: {p}" for p in cmd.problems_in_calls(calls)]
             dockerfile = dockerfiles[container["image"].split(":")[0]]
             copied = {
                 source.rstrip("/").split("/")[0]

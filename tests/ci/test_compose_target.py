@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 import requests
 
-from ci.compose import deploy_compose, rollback_compose
 from ci.config import PipelineConfig
 from ci.processes import manage, start_portal, stop_pid_file
 from ci.smoke import smoke_test
+from ci.targets.compose import deploy_compose, rollback_compose
 from common.processes import free_port
 from ml.bundle import copy_bundle
 from tests.conftest import ROOT

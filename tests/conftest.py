@@ -38,6 +38,7 @@ def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7,
         holdout_rows=400,
         reference_rows=500,
         glove_epochs=40,
+        spec_documents=20,
         progress=False,
     )
 

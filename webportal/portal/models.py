@@ -48,6 +48,7 @@ class Prediction(models.Model):
         FORM = "form"
         API = "api"
         IMPORT = "import"
+        DOCUMENT = "document"
 
     component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
     text = models.TextField()
@@ -59,6 +60,7 @@ class Prediction(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=8, choices=Source.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    document = models.ForeignKey("portal.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
 
     class Meta:
         db_table = "portal_prediction"
@@ -162,3 +164,6 @@ class ImportBatch(models.Model):
             return json.loads(self.errors or "[]")
         except ValueError:
             return []
+
+
+from webportal.portal.documents_models import Document, DocumentSegment  # noqa: E402, F401  (the app's models live here)

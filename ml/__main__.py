@@ -135,10 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
 
-    from ml.scan_cli import add_scan_parser, add_segments_parser
+    from ml.scan_cli import add_scan_parser, add_segments_parser, add_specs_parser
 
     add_scan_parser(sub)
     add_segments_parser(sub)
+    add_specs_parser(sub)
 
     try:
         from ml.registry.cli import add_registry_parser

@@ -100,6 +100,21 @@ def cmd_segments(args) -> int:
     return 0
 
 
+def cmd_specs(args) -> int:
+    from ml.data.sample_specs import expected_verdicts, write_samples
+
+    paths = write_samples(args.out)
+    for path in paths:
+        print(f"wrote {path} (expected verdict: {expected_verdicts()[path.name]})")
+    return 0
+
+
+def add_specs_parser(sub) -> None:
+    p = sub.add_parser("specs", help="write the sample specification documents (PDF, DOCX, Markdown, HTML)")
+    p.add_argument("--out", type=Path, default=Path("data/specs"))
+    p.set_defaults(func=cmd_specs)
+
+
 def add_segments_parser(sub) -> None:
     from ml.documents.scorer import DEFAULT_SCORER
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from pathlib import Path
 
 from ml.data.spec_documents import SpecDocument, held_out_documents
@@ -47,15 +48,20 @@ def document_errors(document: SpecDocument, result) -> dict:
     }
 
 
+@lru_cache(maxsize=4)
+def held_out_files(count: int, seed: int) -> tuple[tuple[SpecDocument, str, bytes], ...]:
+    """The held-out documents written as files, once per process (writing costs more than scanning)."""
+    return tuple((document, fmt, document.file_bytes(fmt)) for document, fmt in held_out_documents(count, seed=seed))
+
+
 def evaluate_documents(predictor, scorer: SegmentScorer | None = None, *, count: int = 200, seed: int = 4242) -> dict:
     """Scan `count` held-out documents with `predictor` (ml.predictor.Predictor) and the score; the metrics."""
     scorer = scorer or load_scorer(predictor.path)
     totals = {"components": 0, "found": 0, "correct": 0, "boilerplate": 0, "verdicts": 0}
     examples: list[str] = []
     read_s = classify_s = 0.0
-    documents = held_out_documents(count, seed=seed)
-    for document, fmt in documents:
-        data = document.file_bytes(fmt)
+    documents = held_out_files(count, seed)
+    for document, fmt, data in documents:
         started = time.perf_counter()
         read = read_document(data, f"{document.name}.{fmt}")
         read_s += time.perf_counter() - started

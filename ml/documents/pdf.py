@@ -15,6 +15,7 @@ from statistics import median
 
 from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
 from ml.documents.limits import DocumentError, Limits, check_pages
+from ml.documents.pdf_fast import page_runs
 
 _BULLET_RE = re.compile(r"^\s*(?:[•●▪◦·‣∙*–-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+(?=\S)")
 _SPACE_RE = re.compile(r"\s+")
@@ -69,7 +70,16 @@ def _open(data: bytes, limits: Limits):
     return reader
 
 
-def _page_runs(page) -> list[_Run]:
+def _page_runs(page, *, fast: bool = True) -> list[_Run]:
+    """The page's runs of text with their positions: the fast path when the page allows it, else pypdf's."""
+    found = page_runs(page) if fast else None
+    if found is not None:
+        runs = []
+        for x, y, size, text in found:
+            for k, piece in enumerate(text.split("\n")):
+                if piece.strip():
+                    runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
+        return runs
     runs: list[_Run] = []
 
     def visit(text, cm, tm, font_dict, font_size):
@@ -191,12 +201,12 @@ def _continued(last: Block, first: Block) -> Block:
     return Block(TABLE, rows=(last.rows[0], *first.rows), page=first.page)
 
 
-def read_pdf(data: bytes, limits: Limits) -> tuple[list[Block], int]:
+def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Block], int]:
     reader = _open(data, limits)
     blocks: list[Block] = []
     try:
         for number, page in enumerate(reader.pages, start=1):
-            page_blocks = _page_blocks(_lines(_page_runs(page)), number)
+            page_blocks = _page_blocks(_lines(_page_runs(page, fast=fast)), number)
             if page_blocks and blocks:
                 page_blocks[0] = _continued(blocks[-1], page_blocks[0])
             blocks.extend(page_blocks)

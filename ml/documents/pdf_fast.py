@@ -1,0 +1,178 @@
+"""A fast path for the PDF text layer: the page's content stream read with one regular expression, for pages
+whose fonts are simple (Type1/TrueType, a standard encoding, no ToUnicode map, no Differences) and that draw no
+form XObjects. Anything else returns None and pypdf's extraction reads the page (ml.documents.pdf).
+
+pypdf parses every operand into objects (about half of reading a table-heavy page); here only text operators,
+positions and the graphics state stack are followed, and each shown string becomes a run at its position."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN_RE = re.compile(
+    rb"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
+    rb"|<[0-9A-Fa-f\s]*>"  # a hex string
+    rb"|/[^\s/\[\]()<>{}%]*"  # a name
+    rb"|[-+]?(?:\d+\.?\d*|\.\d+)"  # a number
+    rb"|[A-Za-z'\"*]+[01]?"  # an operator
+    rb"|\[|\]"
+    rb"|%[^\r\n]*"  # a comment
+    rb"|<<|>>"
+    rb"|\S",  # anything else: the fast path gives up
+    re.DOTALL,
+)
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
+_ESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\r\n]|.)", re.DOTALL)
+_ENCODINGS = {None, "/WinAnsiEncoding", "/StandardEncoding"}
+
+
+class _GiveUp(Exception):
+    pass
+
+
+def _simple_fonts(page) -> bool:
+    resources = page.get("/Resources") or {}
+    for xobject in (resources.get("/XObject") or {}).values():
+        if xobject.get_object().get("/Subtype") == "/Form":
+            return False
+    for font in (resources.get("/Font") or {}).values():
+        font = font.get_object()
+        encoding = font.get("/Encoding")
+        if font.get("/Subtype") not in ("/Type1", "/TrueType") or "/ToUnicode" in font:
+            return False
+        if encoding is not None and (not isinstance(encoding, str) or encoding not in _ENCODINGS):
+            return False  # a Differences dictionary or another encoding
+    return True
+
+
+def _literal(token: bytes) -> str:
+    def unescape(match: re.Match) -> bytes:
+        code = match.group(1)
+        if code[:1].isdigit():
+            return bytes([int(code, 8) & 0xFF])
+        if code in (b"\r\n", b"\r", b"\n"):
+            return b""
+        return _ESCAPES.get(code, code)
+
+    return _ESCAPE_RE.sub(unescape, token[1:-1]).decode("cp1252", errors="replace")
+
+
+def _hex(token: bytes) -> str:
+    digits = re.sub(rb"\s", b"", token[1:-1])
+    if len(digits) % 2:
+        digits += b"0"
+    return bytes.fromhex(digits.decode()).decode("cp1252", errors="replace")
+
+
+def _mul(a: list[float], b: list[float]) -> list[float]:
+    return [
+        a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2], a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4], a[4] * b[1] + a[5] * b[3] + b[5],
+    ]  # fmt: skip
+
+
+class _State:
+    def __init__(self) -> None:
+        self.cm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+        self.stack: list[list[float]] = []
+        self.tm = self.tlm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+        self.size = 10.0
+        self.leading = 0.0
+        self.moved = True  # a position change since the last shown string
+        self.runs: list[tuple[float, float, float, str]] = []
+
+    def move(self, tx: float, ty: float) -> None:
+        self.tlm = _mul([1.0, 0.0, 0.0, 1.0, tx, ty], self.tlm)
+        self.tm = self.tlm
+        self.moved = True
+
+    def show(self, text: str) -> None:
+        if not text:
+            return
+        if self.moved or not self.runs:
+            m = _mul(self.tm, self.cm)
+            self.runs.append((m[4], m[5], abs(self.size * (self.tm[3] or 1) * (self.cm[3] or 1)) or 10.0, text))
+            self.moved = False
+        else:
+            x, y, size, previous = self.runs[-1]
+            self.runs[-1] = (x, y, size, previous + text)
+
+
+def _operate(state: _State, op: bytes, args: list) -> None:
+    if op == b"q":
+        state.stack.append(state.cm)
+    elif op == b"Q":
+        state.cm = state.stack.pop() if state.stack else state.cm
+    elif op == b"cm":
+        state.cm = _mul([float(a) for a in args[-6:]], state.cm)
+    elif op == b"BT":
+        state.tm = state.tlm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+        state.moved = True
+    elif op == b"Tf":
+        state.size = float(args[-1])
+    elif op == b"TL":
+        state.leading = float(args[-1])
+    elif op in (b"Td", b"TD"):
+        tx, ty = float(args[-2]), float(args[-1])
+        if op == b"TD":
+            state.leading = -ty
+        state.move(tx, ty)
+    elif op == b"Tm":
+        state.tm = state.tlm = [float(a) for a in args[-6:]]
+        state.moved = True
+    elif op == b"T*":
+        state.move(0.0, -state.leading)
+    elif op in (b"Tj", b"'", b'"'):
+        if op != b"Tj":
+            state.move(0.0, -state.leading)
+        state.show(args[-1] if args and isinstance(args[-1], str) else "")
+    elif op == b"TJ":
+        parts = [a if isinstance(a, str) else (" " if a < -250 else "") for a in (args[-1] if args and isinstance(args[-1], list) else [])]
+        state.show("".join(parts))
+    elif op in (b"BI", b"ID", b"EI", b"d0", b"d1"):
+        raise _GiveUp  # inline images (binary data the tokenizer cannot skip), Type3 glyphs
+
+
+def page_runs(page) -> list[tuple[float, float, float, str]] | None:
+    """(x, y, font size, text) of every shown string, or None when the page needs pypdf."""
+    if not _simple_fonts(page):
+        return None
+    contents = page.get_contents()
+    if contents is None:
+        return []
+    state = _State()
+    args: list = []
+    arrays: list[list] = []
+    try:
+        for token in _TOKEN_RE.findall(contents.get_data()):
+            first = token[:1]
+            if first == b"(":
+                if len(token) < 2 or not token.endswith(b")"):
+                    raise _GiveUp  # an unescaped parenthesis inside a string
+                value = _literal(token)
+            elif first == b"<" and token != b"<<":
+                if len(token) < 2 or not token.endswith(b">"):
+                    raise _GiveUp
+                value = _hex(token)
+            elif first in b"+-.0123456789":
+                value = float(token)
+            elif first == b"[":
+                arrays.append([])
+                continue
+            elif first == b"]":
+                value = arrays.pop() if arrays else []
+            elif first in (b"/", b"%") or token in (b"<<", b">>"):
+                value = token.decode("latin-1")
+            elif first.isalpha() or first in b"'\"*":
+                if arrays:
+                    raise _GiveUp
+                _operate(state, token, args)
+                args = []
+                continue
+            else:
+                raise _GiveUp
+            (arrays[-1] if arrays else args).append(value)
+    except (_GiveUp, ValueError, IndexError):
+        return None
+    return state.runs

@@ -1,0 +1,71 @@
+"""The PDF fast path (ml.documents.pdf_fast) reads what pypdf reads, and hands every page it cannot read to pypdf."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from ml.data.spec_documents import held_out_documents
+from ml.data.spec_files import write_pdf
+from ml.documents import read_document
+from ml.documents.blocks import PARAGRAPH, TABLE, Block
+from ml.documents.limits import Limits
+from ml.documents.pdf import read_pdf
+from ml.documents.pdf_fast import page_runs
+from ml.documents.segment import segment_blocks
+from tests.ml.spec_blocks import spec_blocks
+
+
+def both_ways(data: bytes):
+    return segment_blocks(read_pdf(data, Limits())[0]), segment_blocks(read_pdf(data, Limits(), fast=False)[0])
+
+
+def test_the_fast_path_gives_the_same_segments_as_pypdf_on_generated_specs():
+    documents = [write_pdf(spec_blocks())] + [d.file_bytes("pdf") for d, _ in held_out_documents(15, seed=8)]
+    for data in documents:
+        fast, slow = both_ways(data)
+        assert fast == slow
+
+
+def test_escaped_parentheses_backslashes_and_accents_survive():
+    text = "The hub (front) of C:\\parts is made of steel, 2011, condition: très bon 100%."
+    rows = (("Part", "Material"), ("hub (rear)", "steel"), ("bracket", "iron"))
+    data = write_pdf([Block(PARAGRAPH, text), Block(TABLE, rows=rows)])
+    from pypdf import PdfReader
+
+    assert page_runs(PdfReader(io.BytesIO(data)).pages[0]) is not None  # core fonts: the fast path reads this page
+    fast, slow = both_ways(data)
+    assert fast == slow
+    assert fast[1][0].text == text and fast[1][1].text == "Part: hub (rear); Material: steel"
+
+
+def test_an_embedded_unicode_font_goes_to_pypdf():
+    import matplotlib
+    from fpdf import FPDF
+    from pypdf import PdfReader
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("DejaVu", fname=str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"))
+    pdf.set_font("DejaVu", size=11)  # tried: a Type0 font with a ToUnicode map (what many word processors write)
+    pdf.multi_cell(0, 6, "Die Bremsscheibe aus Gusseisen, gebaut 1990, Zustand schlecht — Prüfung nötig.")
+    data = bytes(pdf.output())
+    assert page_runs(PdfReader(io.BytesIO(data)).pages[0]) is None
+    assert (
+        read_document(data, "de.pdf").segments[0].text == "Die Bremsscheibe aus Gusseisen, gebaut 1990, Zustand schlecht — Prüfung nötig."
+    )
+
+
+@pytest.mark.parametrize("stream", [b"BT /F1 12 Tf 10 10 Td (open ( paren) Tj ET", b"BI /W 1 /H 1 ID \x00\xff EI"])
+def test_content_the_tokenizer_cannot_follow_goes_to_pypdf(stream):
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    content = DecodedStreamObject()
+    content.set_data(stream)  # tried: a nested parenthesis, an inline image
+    page[NameObject("/Contents")] = writer._add_object(content)
+    assert page_runs(page) is None

@@ -134,6 +134,44 @@ def _operate(state: _State, op: bytes, args: list) -> None:
         raise _GiveUp  # inline images (binary data the tokenizer cannot skip), Type3 glyphs
 
 
+# Outside text objects only the graphics-state stack and cm matter (and an inline image means: give up).
+_MARKS = frozenset({b"BT", b"ET", b"q", b"Q", b"cm", b"BI"})
+
+
+def _text_object(state: _State, tokens: list[bytes]) -> None:
+    """The operators of one BT ... ET (BT itself already applied)."""
+    args: list = []
+    arrays: list[list] = []
+    for token in tokens:
+        first = token[:1]
+        if first == b"(":
+            if len(token) < 2 or not token.endswith(b")"):
+                raise _GiveUp  # an unescaped parenthesis inside a string
+            value = _literal(token)
+        elif first == b"<" and token != b"<<":
+            if len(token) < 2 or not token.endswith(b">"):
+                raise _GiveUp
+            value = _hex(token)
+        elif first in b"+-.0123456789":
+            value = float(token)
+        elif first == b"[":
+            arrays.append([])
+            continue
+        elif first == b"]":
+            value = arrays.pop() if arrays else []
+        elif first in (b"/", b"%") or token in (b"<<", b">>"):
+            value = token.decode("latin-1")
+        elif first.isalpha() or first in b"'\"*":
+            if arrays:
+                raise _GiveUp
+            _operate(state, token, args)
+            args = []
+            continue
+        else:
+            raise _GiveUp
+        (arrays[-1] if arrays else args).append(value)
+
+
 def page_runs(page) -> list[tuple[float, float, float, str]] | None:
     """(x, y, font size, text) of every shown string, or None when the page needs pypdf."""
     if not _simple_fonts(page):
@@ -141,38 +179,28 @@ def page_runs(page) -> list[tuple[float, float, float, str]] | None:
     contents = page.get_contents()
     if contents is None:
         return []
+    tokens = _TOKEN_RE.findall(contents.get_data())
+    marks = [i for i, token in enumerate(tokens) if token in _MARKS]
     state = _State()
-    args: list = []
-    arrays: list[list] = []
     try:
-        for token in _TOKEN_RE.findall(contents.get_data()):
-            first = token[:1]
-            if first == b"(":
-                if len(token) < 2 or not token.endswith(b")"):
-                    raise _GiveUp  # an unescaped parenthesis inside a string
-                value = _literal(token)
-            elif first == b"<" and token != b"<<":
-                if len(token) < 2 or not token.endswith(b">"):
-                    raise _GiveUp
-                value = _hex(token)
-            elif first in b"+-.0123456789":
-                value = float(token)
-            elif first == b"[":
-                arrays.append([])
-                continue
-            elif first == b"]":
-                value = arrays.pop() if arrays else []
-            elif first in (b"/", b"%") or token in (b"<<", b">>"):
-                value = token.decode("latin-1")
-            elif first.isalpha() or first in b"'\"*":
-                if arrays:
-                    raise _GiveUp
-                _operate(state, token, args)
-                args = []
-                continue
-            else:
-                raise _GiveUp
-            (arrays[-1] if arrays else args).append(value)
+        k = 0
+        while k < len(marks):
+            i = marks[k]
+            op = tokens[i]
+            if op == b"BT":
+                k += 1
+                while k < len(marks) and tokens[marks[k]] != b"ET":
+                    k += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators
+                end = marks[k] if k < len(marks) else len(tokens)
+                _operate(state, b"BT", [])
+                _text_object(state, tokens[i + 1 : end])
+            elif op == b"BI":
+                raise _GiveUp  # binary image data could look like operators
+            elif op == b"cm":
+                _operate(state, b"cm", [float(v) for v in tokens[i - 6 : i]])
+            elif op != b"ET":
+                _operate(state, op, [])
+            k += 1
     except (_GiveUp, ValueError, IndexError):
         return None
     return state.runs

@@ -23,17 +23,17 @@ from ci.config import PipelineConfig
 from ci.deploy import APP_PATHS
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
+from common.paths import PROJECT_ROOT
 from common.processes import free_port
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
-GATE = ROOT / "tests" / "ci" / "small_gate.json"
+GATE = PROJECT_ROOT / "tests" / "ci" / "small_gate.json"
 
 
 def _copy_app(dst: Path) -> Path:
     dst.mkdir(parents=True)
     for top in APP_PATHS:
-        src = ROOT / top
+        src = PROJECT_ROOT / top
         if src.is_dir():
             shutil.copytree(src, dst / top, ignore=shutil.ignore_patterns("__pycache__"))
         else:

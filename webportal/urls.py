@@ -6,6 +6,8 @@ from django.urls import include, path
 from webportal.accounts.forms import ThrottledAuthenticationForm
 from webportal.portal import probes
 
+handler500 = "webportal.portal.outage.server_error"
+
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

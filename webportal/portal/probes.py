@@ -38,8 +38,10 @@ def healthz(request):
             cursor.execute("SELECT 1")
     except Exception:
         db_ok = False
+    reason = _degraded_reason(status, db_ok)
     body = {
-        "status": "ok" if (status.loaded and db_ok) else "degraded",
+        "status": "degraded" if reason else "ok",
+        "reason": reason,
         "model_loaded": status.loaded,
         "model_name": status.name,
         "model_version": status.version,
@@ -53,6 +55,18 @@ def healthz(request):
     }
     healthy = (status.loaded and db_ok) if probe == "ready" else db_ok
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _degraded_reason(status: serving.HolderStatus, db_ok: bool) -> str:
+    """Why the portal is degraded, in words without paths (empty when it is not); model_error has the details."""
+    reasons = []
+    if not db_ok:
+        reasons.append("the database is unreachable")
+    if not status.loaded:
+        reasons.append("no model is loaded: classification is unavailable")
+    elif status.stale:
+        reasons.append(f"the model is stale: the newest bundle failed to load, still serving the last good version {status.version}")
+    return "; ".join(reasons)
 
 
 def _log_health() -> dict:

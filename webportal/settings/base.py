@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webportal.portal.outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "webportal.urls"

@@ -88,6 +88,9 @@ def load(environ: dict | None = None) -> Env:
             raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example)")
         secret_key = "django-insecure-local-development-only-not-for-production"
     var = var_dir(environ)
+    bench = _bool(environ, "PORTAL_BENCH_NOOP", False)
+    if bench and environ.get("PORTAL_ENVIRONMENT", "").strip().lower() == "production":
+        raise ImproperlyConfigured("PORTAL_BENCH_NOOP exposes the benchmark views (/bench/noop, /bench/echo): never in production")
     return Env(
         debug=debug,
         secret_key=secret_key,
@@ -113,7 +116,7 @@ def load(environ: dict | None = None) -> Env:
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         demo_password=environ.get("PORTAL_DEMO_PASSWORD", ""),
-        bench_noop=_bool(environ, "PORTAL_BENCH_NOOP", False),
+        bench_noop=bench,
         api_auth_cache_seconds=_int(environ, "API_AUTH_CACHE_SECONDS", 30),
         prediction_log_flush_ms=_int(environ, "PREDICTION_LOG_FLUSH_MS", 100),
         prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),

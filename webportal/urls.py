@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from webportal.accounts.forms import ThrottledAuthenticationForm
+from webportal.api import views as api_views
 from webportal.portal import probes
 
 handler500 = "webportal.portal.outage.server_error"
@@ -16,5 +17,6 @@ urlpatterns = [
     path("healthz", probes.healthz, name="healthz"),
     path("metrics", probes.metrics_view, name="metrics"),
     path("bench/noop", login_not_required(probes.noop), name="bench-noop"),
+    path("bench/echo", login_not_required(api_views.BenchEchoView.as_view()), name="bench-echo"),
     path("", include("webportal.portal.urls")),
 ]

@@ -177,7 +177,7 @@ PREDICTION_LOG_FLUSH_MS = ENV.prediction_log_flush_ms  # 0: write each API predi
 PREDICTION_LOG_MAX_PENDING = ENV.prediction_log_max_pending
 PORTAL_ENVIRONMENT = ENV.environment  # e.g. staging / production, shown in the footer and /healthz
 DEMO_PASSWORD = ENV.demo_password
-BENCH_NOOP = ENV.bench_noop  # exposes /bench/noop, the benchmark's baseline view
+BENCH_NOOP = ENV.bench_noop  # exposes /bench/noop and /bench/echo, the benchmark's baseline views (never in production)
 
 # Limits (documented in docs/portal.md).
 MAX_TEXT_CHARS = 2000

@@ -67,6 +67,7 @@ class Env:
     secure_cookies: bool
     hsts_seconds: int
     metrics_token: str
+    health_token: str
     login_max_failures: int
     log_level: str
     demo_password: str
@@ -113,6 +114,7 @@ def load(environ: dict | None = None) -> Env:
         secure_cookies=_bool(environ, "SECURE_COOKIES", not debug),
         hsts_seconds=_int(environ, "SECURE_HSTS_SECONDS", 0 if debug else 31_536_000),
         metrics_token=environ.get("METRICS_TOKEN", ""),
+        health_token=environ.get("HEALTH_TOKEN", ""),
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         demo_password=environ.get("PORTAL_DEMO_PASSWORD", ""),

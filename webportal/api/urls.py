@@ -10,5 +10,6 @@ urlpatterns = [
     path("v1/components", login_not_required(views.ComponentListView.as_view()), name="components"),
     path("v1/components/<int:pk>", login_not_required(views.ComponentDetailView.as_view()), name="component"),
     path("v1/feedback", login_not_required(views.FeedbackView.as_view()), name="feedback"),
+    # Signed in only (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]; a docs page on a spectacular view inherits it).
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
 ]

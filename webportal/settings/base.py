@@ -158,6 +158,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Classify component descriptions, manage the inventory and record reviewer feedback.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and any docs page built on it (Swagger UI, ReDoc) answer signed-in users only (token or session).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {"LabelEnum": "webportal.portal.models.Label"},
 }
 
@@ -172,6 +174,7 @@ MODEL_POLL_SECONDS = ENV.model_poll_seconds
 MODEL_THREADS = ENV.model_threads
 REPORTS_DIR = ENV.reports_dir
 METRICS_TOKEN = ENV.metrics_token
+HEALTH_TOKEN = ENV.health_token  # bearer token for /healthz's details (operators signed in always see them)
 API_AUTH_CACHE_SECONDS = ENV.api_auth_cache_seconds
 PREDICTION_LOG_FLUSH_MS = ENV.prediction_log_flush_ms  # 0: write each API prediction before answering
 PREDICTION_LOG_MAX_PENDING = ENV.prediction_log_max_pending

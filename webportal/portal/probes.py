@@ -10,8 +10,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from webportal.portal import metrics, prediction_log, serving
@@ -108,7 +106,10 @@ def metrics_view(request):
     is_operator = request.user.is_authenticated and request.user.has_perm("portal.view_operations")
     if not is_operator and not _bearer_matches(request, settings.METRICS_TOKEN):
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('login')}?next={request.path}") if not bearer else HttpResponse(status=401)
+            # A scraper, not a person: answer 401 with the scheme to use, never a redirect to the login page.
+            response = HttpResponse("metrics need an operator session or 'Authorization: Bearer METRICS_TOKEN'\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
         raise PermissionDenied
     by_label = {
         ("non-compliant" if row["label"] == 1 else "compliant"): row["n"]

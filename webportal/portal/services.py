@@ -257,10 +257,15 @@ def feedback_create(*, component: Component, correct_label: int, comment: str = 
         raise TextError(f"must be a string of at most {settings.MAX_TEXT_CHARS} characters", field="comment")
     if "\x00" in comment:
         raise TextError("must not contain NUL characters", field="comment")
+    from webportal.portal.reviews import close_requests
+
     prediction = component.predictions.order_by("-created_at", "-id").first()
-    return Feedback.objects.create(
-        component=component, prediction=prediction, correct_label=int(correct_label), comment=comment, reviewer=reviewer
-    )
+    with transaction.atomic():
+        feedback = Feedback.objects.create(
+            component=component, prediction=prediction, correct_label=int(correct_label), comment=comment, reviewer=reviewer
+        )
+        close_requests(component=component, feedback=feedback)
+    return feedback
 
 
 serving.on_model_loaded(_label_pending_after_load)

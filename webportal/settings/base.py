@@ -86,7 +86,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "portal:classify"
+LOGIN_REDIRECT_URL = "portal:home"  # role-aware: technicians classify, operators see Operations, reviewers their queue
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_MAX_FAILURES = ENV.login_max_failures
 LOGIN_LOCKOUT_SECONDS = 900

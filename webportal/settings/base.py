@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "webportal.accounts",
     "webportal.portal",
     "webportal.api",
@@ -157,6 +158,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Classify component descriptions, manage the inventory and record reviewer feedback.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ (Swagger UI) and /api/redoc/ load their scripts from the portal's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"LabelEnum": "webportal.portal.models.Label"},
 }
 

@@ -61,3 +61,14 @@ def deployed_environment(environ: dict | None = None) -> str | None:
         if (environment_dir(name, environ=environ) / "portal.sqlite3").exists():
             return name
     return None
+
+
+def deployed_portal_environ(name: str, environ: dict | None = None) -> dict[str, str]:
+    """The variables a command needs to act on a deployed portal's data as its workers do (`manage.py --env NAME`):
+    its database, model, reports, state folder, and the secret key the pipeline generated for it (ci.config)."""
+    root = environment_dir(name, environ=environ)
+    values = {**environment_settings(name, environ=environ), "PORTAL_VAR_DIR": str(root), "PORTAL_ENVIRONMENT": name}
+    secret = root / ".secret_key"
+    if secret.is_file():
+        values["SECRET_KEY"] = secret.read_text().strip()
+    return values

@@ -102,7 +102,6 @@ def _log_health() -> dict:
 @login_not_required
 @require_GET
 def metrics_view(request):
-    bearer = request.headers.get("Authorization", "")
     is_operator = request.user.is_authenticated and request.user.has_perm("portal.view_operations")
     if not is_operator and not _bearer_matches(request, settings.METRICS_TOKEN):
         if not request.user.is_authenticated:

@@ -28,7 +28,7 @@ TEXT = "Steel gear manufactured in 2010 in good condition"
 
 def _row(text: str, user_id: int | None = None) -> tuple:
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    return (None, text, 0.25, 0, "component-compliance", "7", 0.1, user_id, "api", stamp)
+    return (None, text, 0.25, 0, "component-compliance", "7", 0.1, user_id, "api", stamp, None)
 
 
 # ---------------------------------------------------------------- the fast path

@@ -165,7 +165,7 @@ def _insert_predictions(texts: list[str], scored: Scored, owner, component_ids: 
     owner_id = owner.pk if owner else None
     served = scored.model
     rows = [
-        (cid, t, float(p), int(y), served.name, served.version, scored.latency_ms, owner_id, source, now)
+        (cid, t, float(p), int(y), served.name, served.version, scored.latency_ms, owner_id, source, now, None)
         for cid, t, p, y in zip(component_ids, texts, scored.probabilities.tolist(), scored.labels.tolist(), strict=True)
     ]
     columns = PREDICTION_COLUMNS

@@ -148,7 +148,7 @@ def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.
     user_id = user.pk if user is not None and user.is_authenticated else None
     probabilities, labels = scored.probabilities.tolist(), scored.labels.tolist()
     rows = [
-        (None, text, p, y, served.name, served.version, scored.latency_ms, user_id, source, stamp)
+        (None, text, p, y, served.name, served.version, scored.latency_ms, user_id, source, stamp, None)
         for text, p, y in zip(texts, probabilities, labels, strict=True)
     ]
     ids = get_log().write(rows)

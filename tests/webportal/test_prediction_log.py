@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.webportal.conftest import client_for, manage, portal_env
+from tests.webportal.conftest import HEALTH_HEADERS, client_for, manage, portal_env
 from webportal.api import views
 from webportal.api.serializers import ClassifyRequest
 from webportal.portal.log_schema import PREDICTION_COLUMNS
@@ -233,7 +233,7 @@ def test_gunicorn_writes_pending_rows_when_stopped(tmp_path, fresh_db, portal_bu
             response = http.post(f"{server.url}/api/v1/classify", json={"text": text}, headers=headers, timeout=10)
             assert response.status_code == 200, server.logs()
             answered[response.json()["prediction_id"]] = text
-    health = requests.get(f"{server.url}/healthz", timeout=5).json()
+    health = requests.get(f"{server.url}/healthz", headers=HEALTH_HEADERS, timeout=5).json()
     assert health["prediction_log"]["mode"] == "write-behind"
     server.stop()
     import sqlite3

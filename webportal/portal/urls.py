@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webportal.portal import documents_views, views
+from webportal.portal import documents_views, report_views, review_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -20,5 +20,9 @@ urlpatterns = [
     path("documents/<int:pk>/segments/<int:index>/review", documents_views.document_review, name="document-review"),
     path("operations/", views.operations, name="operations"),
     path("operations/reload", views.model_reload, name="reload"),
-    path("operations/reports/<int:pk>/html", views.report_html, name="report-html"),
+    path("operations/reports/<int:pk>/", report_views.report_page, name="report"),
+    path("operations/reports/<int:pk>/html", report_views.report_html, name="report-html"),
+    path("operations/reports/<int:pk>/files/<str:name>", report_views.report_file, name="report-file"),
+    path("components/<int:pk>/ask-review", review_views.ask_review, name="ask-review"),
+    path("reviews/", review_views.queue, name="reviews"),
 ]

@@ -28,7 +28,14 @@ S3_SETTINGS = {
     "MLFLOW_ARTIFACT_STORE": "s3://compliance-mlflow/artifacts",
     "MLFLOW_S3_ENDPOINT": "http://minio:9000",
 }
-TEST_SECRETS = {"POSTGRES_PASSWORD": "test-only-password", "SECRET_KEY": "test-only-secret-key"}
+TEST_SECRETS = {
+    "POSTGRES_PASSWORD": "test-only-password",
+    "SECRET_KEY": "test-only-secret-key",
+    "MLFLOW_AUTH_ADMIN_PASSWORD": "test-only-admin",
+    "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only-flask",
+    "MLFLOW_AUTH_READER_PASSWORD": "test-only-reader",
+    "HEALTH_TOKEN": "test-only-health",
+}
 
 
 def compose_binary() -> str:
@@ -102,7 +109,10 @@ def test_gpu_override_validates_on_top_of_the_compose_file(tmp_path):
     assert "cu" in pipeline["build"]["args"]["TORCH_INDEX_URL"]
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "SECRET_KEY"])
+@pytest.mark.parametrize(
+    "missing",
+    ["POSTGRES_PASSWORD", "SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_READER_PASSWORD"],
+)
 def test_compose_refuses_to_start_without_the_required_secrets(tmp_path, missing):
     env_file_from_example(tmp_path, **{missing: None})
     result = run_compose(tmp_path, "config", "-q")
@@ -158,10 +168,14 @@ def test_services_run_on_postgresql_and_the_tracking_server(resolved):
     assert command[command.index("--artifacts-destination") + 1] == "/mlartifacts"
     assert "mlflow" in command[command.index("--allowed-hosts") + 1].split(",")
     assert any(v.endswith(":/mlartifacts") or ":/mlartifacts:" in v for v in _volume_specs(services["mlflow"]))
+    assert mlflow_env["MLFLOW_AUTH_ADMIN_PASSWORD"] == "test-only-admin" and mlflow_env["MLFLOW_AUTH_READER_PASSWORD"] == "test-only-reader"
     for name in ("migrate", "portal", "monitor", "pipeline"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/portal" in env["DATABASE_URL"], name
         assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000", name
+        # every client signs in: the writers as the admin, the portal (reads only) as the read-only user
+        expected = ("reader", "test-only-reader") if name == "portal" else ("admin", "test-only-admin")
+        assert (env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]) == expected, name
         assert env["MODEL_DIR"].startswith("/models/"), name
     assert services["portal"]["command"][:3] == ["gunicorn", "webportal.wsgi", "--no-control-socket"]
     assert services["monitor"]["command"][:5] == ["python", "-m", "monitoring", "schedule", "--every"]

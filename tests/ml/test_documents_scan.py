@@ -10,13 +10,13 @@ import sys
 import numpy as np
 import pytest
 
+from common.paths import PROJECT_ROOT as ROOT
 from ml.data.spec_files import write_spec
 from ml.documents import read_document
 from ml.documents.scan import NO_COMPONENTS, NON_COMPLIANT, as_json, scan
 from ml.documents.scorer import DEFAULT_SCORER, SegmentScorer, load_scorer
 from ml.predictor import Predictor
 from ml.segment_training import scorer_accuracy, train_default, training_segments
-from tests.conftest import ROOT
 from tests.ml.spec_blocks import ITEMS, SENTENCES, spec_blocks
 
 

@@ -11,6 +11,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.names import MODEL_NAME, TRAINING_EXPERIMENT
+from common.processes import free_port
+
 MAX_LENGTH = 32
 
 
@@ -101,7 +104,7 @@ def write_bundle(tiny: TinyModel, folder: Path, *, run_id: str, metrics: dict, r
     tiny.spec.save(folder / "tokenizer.json")
     (folder / "labels.json").write_text(json.dumps(DEFAULT_LABELS), encoding="utf-8")
     card = {
-        "model_name": "component-compliance",
+        "model_name": MODEL_NAME,
         "model_version": None,
         "run_id": run_id,
         "model_type": "cnn",
@@ -133,7 +136,7 @@ def _accuracy(tiny: TinyModel) -> dict[str, float]:
     return out
 
 
-def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = "component-compliance", reference_rows: int = 50) -> str:
+def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = TRAINING_EXPERIMENT, reference_rows: int = 50) -> str:
     """One MLflow run as ml.training_run logs it: pytorch_model + onnx_model + bundle/ + contract metrics and tags."""
     import mlflow
     import mlflow.onnx
@@ -168,10 +171,7 @@ class TcpProxy:
 
     def __init__(self, target_port: int, host: str = "127.0.0.1"):
         self.host, self.target_port = host, target_port
-        probe = socket.socket()
-        probe.bind((host, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port(host)
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -237,11 +237,3 @@ class TcpProxy:
             for s in (a, b):
                 with contextlib.suppress(OSError):
                     s.close()
-
-
-def unused_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port

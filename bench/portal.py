@@ -1,4 +1,6 @@
-"""Portal benchmark (targets: docs/architecture.md), on loopback only, bounded in time.
+"""Portal benchmark (targets: docs/architecture.md), on loopback only, bounded in time. `make bench` runs
+bench/serving.py, which measures all of this beside the authenticated echo, PostgreSQL, batches,
+`mlflow models serve` and ONNX Runtime alone, and uses this module's pieces (gunicorn, cold start, import).
 
 gunicorn with 2 workers serves the portal (production settings, SQLite by default). Measured side by side
 in one run:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from common.names import MODEL_NAME, SERVER_PID_FILE, local_server_url, server_uri
-from common.paths import PROJECT_ROOT
+from common.paths import PROJECT_ROOT, environment_dir, environment_settings, pipeline_var_dir
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,11 @@ class Environment:
 
     name: str
     port: int
-    root: Path
+    var: Path  # the pipeline's state folder; the environment lives in <var>/deploy/<name> (common.paths)
+
+    @property
+    def root(self) -> Path:
+        return environment_dir(self.name, self.var)
 
     @property
     def url(self) -> str:
@@ -28,7 +32,7 @@ class Environment:
 
     @property
     def model_dir(self) -> Path:
-        return self.root / "model"
+        return Path(environment_settings(self.name, self.var)["MODEL_DIR"])
 
     @property
     def releases(self) -> Path:
@@ -36,7 +40,7 @@ class Environment:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.root / 'portal.sqlite3'}"
+        return environment_settings(self.name, self.var)["DATABASE_URL"]
 
     @property
     def pid_file(self) -> Path:
@@ -111,6 +115,7 @@ class PipelineConfig:
         if unknown:
             raise TypeError(f"PipelineConfig has no setting {', '.join(sorted(unknown))}")
         values = {
+            "var": pipeline_var_dir(env),
             "target": env.get("PIPELINE_DEPLOY_TARGET") or "local",
             "demo_password": env.get("PORTAL_DEMO_PASSWORD") or None,
             "compose_model_dir": Path(env.get("MODEL_DIR") or "/models/current"),
@@ -121,7 +126,7 @@ class PipelineConfig:
         }
         target = target_class(values["target"])
         explicit = values.get("tracking_uri") or env.get("PIPELINE_TRACKING_URI")
-        folder = Path(values.get("var") or cls.var) / "mlflow"
+        folder = Path(values["var"]) / "mlflow"
         values["tracking_uri"] = server_uri(explicit, env, folder=folder) or target.default_tracking_uri
         return cls(**values)
 
@@ -147,8 +152,8 @@ class PipelineConfig:
 
     def environments(self) -> list[Environment]:
         return [
-            Environment("staging", self.staging_port, self.var / "deploy" / "staging"),
-            Environment("production", self.production_port, self.var / "deploy" / "production"),
+            Environment("staging", self.staging_port, self.var),
+            Environment("production", self.production_port, self.var),
         ]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from ci.config import Environment, PipelineConfig, ensure_demo_password
+from common.paths import environment_settings
 from common.processes import child_pids, read_pid
 
 
@@ -38,12 +39,18 @@ def wait_for(url: str, *, timeout: float, process: subprocess.Popen | None = Non
     raise DeployError(f"{url} did not answer within {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
 
 
-def wait_for_version(url: str, version: str, *, timeout: float) -> None:
-    """Poll a portal's /healthz until it serves model `version` (each worker polls its MODEL_DIR)."""
+def wait_for_version(url: str, version: str, *, timeout: float, health_token: str | None = None) -> None:
+    """Poll a portal's /healthz until it serves model `version` (each worker polls its MODEL_DIR). The version is
+    in the details: health_token, else $HEALTH_TOKEN, must be the portal's HEALTH_TOKEN."""
+    from ci.smoke import health_headers
+
+    headers = health_headers(health_token)
+    if not headers:
+        raise DeployError(f"cannot see which model {url} serves: set HEALTH_TOKEN (the portal's) for the pipeline")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            body = requests.get(f"{url}/healthz", timeout=3).json()
+            body = requests.get(f"{url}/healthz", headers=headers, timeout=3).json()
             if str(body.get("model_version")) == version and body.get("model_loaded"):
                 return
         except (requests.RequestException, ValueError):
@@ -107,6 +114,7 @@ def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) 
         "DJANGO_SETTINGS_MODULE": "webportal.settings.base",
         "DEBUG": "0",
         "SECRET_KEY": env.ensure_secret("secret_key"),
+        "HEALTH_TOKEN": env.ensure_secret("health_token"),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{env.port},http://localhost:{env.port}",
         "DATABASE_URL": env.database_url,
@@ -116,7 +124,7 @@ def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) 
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_COOKIES": "0",
         "SECURE_HSTS_SECONDS": "0",
-        "REPORTS_DIR": str(config.var / "reports"),
+        "REPORTS_DIR": environment_settings(env.name, config.var)["REPORTS_DIR"],
         "PORTAL_VAR_DIR": str(env.root),
         "PORTAL_DEMO_PASSWORD": ensure_demo_password(config),
         "PORTAL_ENVIRONMENT": env.name,

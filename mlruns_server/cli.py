@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--allowed-hosts",
-        help="extra comma-separated Host headers to answer (added to localhost, 'mlflow' and private networks)",
+        help="extra Host headers to answer, comma-separated exact names or addresses (added to localhost, 'mlflow', private IPs)",
     )
     p.add_argument("--workers", type=int, help="uvicorn worker processes (default 2; env MLFLOW_SERVER_WORKERS)")
     p.add_argument("--pid-file", type=Path, help="pid file (default var/mlflow/server.pid)")
@@ -120,6 +120,7 @@ def _healthy(url: str) -> bool:
 
 
 def preflight(config: ServerConfig) -> None:
+    config.all_allowed_hosts()  # refuses patterns in --allowed-hosts
     check_auth_env(config)
     check_port(config.host, config.port)
     check_backend(config)

@@ -19,21 +19,45 @@ from common.paths import mlflow_dir
 DEFAULT_HOST = LOCAL_SERVER_HOST
 DEFAULT_PORT = LOCAL_SERVER_PORT
 DEFAULT_WORKERS = 2
-# Host headers the server answers by default: loopback, the compose service name `mlflow`, private networks.
-DEFAULT_ALLOWED_HOSTS = (
-    "localhost",
-    "localhost:*",
-    "127.0.0.1",
-    "127.0.0.1:*",
-    "[[]::1]:*",
-    "mlflow",
-    "mlflow:*",
-    "10.*",
-    "192.168.*",
-    "172.1[6-9].*",
-    "172.2[0-9].*",
-    "172.3[0-1].*",
-)
+# Host headers the server answers by default: loopback and the compose service name `mlflow`, as exact names (with
+# any port), and literal IPv4 addresses of the private networks. Patterns are digits only: a DNS name such as
+# 10.evil.example never matches, so a rebinding name cannot reach the API (MLflow's own defaults match `10.*`).
+EXACT_HOSTS = ("localhost", "127.0.0.1", "[::1]", "mlflow")
+_OCTET = ("[0-9]", "[0-9][0-9]", "[0-9][0-9][0-9]")
+PRIVATE_PREFIXES = ("10.", "192.168.", *(f"172.{n}." for n in range(16, 32)))
+
+
+def _literal_ipv4_patterns(prefix: str) -> list[str]:
+    """fnmatch patterns for every dotted-decimal address under prefix (10. -> 10.d.d.d, 192.168. -> 192.168.d.d)."""
+    patterns = [prefix]
+    for _ in range(4 - prefix.count(".")):
+        patterns = [f"{p}.{o}" if not p.endswith(".") else f"{p}{o}" for p in patterns for o in _OCTET]
+    return patterns
+
+
+def host_patterns(name: str) -> list[str]:
+    """An exact host name or address, alone and with any port (fnmatch-escaped: `[::1]` is a literal)."""
+    if ("]:" in name) if name.startswith("[") else (":" in name):
+        return [name]  # already carries its port (mlflow:5000)
+    return [name, name.replace("[", "[[]") + ":*"]
+
+
+def default_allowed_hosts() -> list[str]:
+    hosts = [p for name in EXACT_HOSTS for p in host_patterns(name)]
+    for prefix in PRIVATE_PREFIXES:
+        for address in _literal_ipv4_patterns(prefix):
+            # MLflow compares entries without a `*` literally; `[0-9*]` keeps the portless form a pattern (a literal
+            # `*` in a Host header names nothing a resolver could answer).
+            hosts += [address[:-1] + "*]", f"{address}:*"]
+    return hosts
+
+
+def check_exact_host(name: str) -> str:
+    """An --allowed-hosts entry must be an exact name or address (with or without a port), never a pattern."""
+    if not name or any(c in name for c in "*?") or ("[" in name and not name.startswith("[")) or " " in name:
+        raise ServerError(f"allowed host {name!r}: give exact host names or IP addresses, not patterns")
+    return name
+
 
 # Environment read once, here (flags win over these).
 ENV_HOST = "MLFLOW_SERVER_HOST"
@@ -111,10 +135,12 @@ class ServerConfig:
         return uri
 
     def all_allowed_hosts(self) -> list[str]:
-        hosts = list(DEFAULT_ALLOWED_HOSTS)
+        hosts = default_allowed_hosts()
+        extra = list(self.allowed_hosts)
         if self.host not in ("0.0.0.0", "::", "127.0.0.1", "localhost"):
-            hosts += [self.host, f"{self.host}:*"]
-        hosts += [h for h in self.allowed_hosts if h not in hosts]
+            extra.insert(0, f"[{self.host}]" if ":" in self.host else self.host)
+        for name in extra:
+            hosts += [p for p in host_patterns(check_exact_host(name)) if p not in hosts]
         return hosts
 
     def auth_config_path(self) -> Path:

@@ -66,7 +66,8 @@ def connect(url: str, *, timeout_s: float = 5.0) -> Engine:
     if sa_url.get_backend_name() == "sqlite":
         db = sa_url.database
         if db and db != ":memory:" and not Path(db).is_file():
-            raise DatabaseError(f"cannot reach the database: SQLite file {db} does not exist (is DATABASE_URL right?)")
+            hint = "set DATABASE_URL, or --env production for the deploy `make run` leaves"
+            raise DatabaseError(f"cannot reach the database: SQLite file {db} does not exist ({hint})")
         connect_args["timeout"] = 30
     else:
         connect_args["connect_timeout"] = max(1, int(timeout_s))

@@ -14,12 +14,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7, model_type: str = "cnn"):
-    from ml.data import generate
+    from ml.data.specs import training_frame
     from ml.training_run import TrainConfig
 
     data = tmp / "components.csv"
     if not data.exists():
-        generate(rows, seed=seed).to_csv(data, index=False)
+        training_frame(rows, seed=seed).to_csv(data, index=False)  # descriptions and document-style rows, as the pipeline
     return TrainConfig(
         data=data,
         out=tmp / f"bundle-{model_type}",
@@ -31,6 +31,7 @@ def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7,
         holdout_rows=400,
         reference_rows=500,
         glove_epochs=40,
+        spec_documents=20,
         progress=False,
     )
 

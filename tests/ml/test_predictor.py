@@ -138,3 +138,6 @@ def test_batches_sorted_by_length_give_the_same_probabilities_in_input_order(tra
     texts = [*generate(200, seed=9)["text"], "", "steel", "x " * 300]
     (full,) = predictor.session.run([OUTPUT_NAME], {INPUT_NAME: predictor.encode(texts)})
     np.testing.assert_allclose(predictor.predict_proba(texts, batch_size=16), np.asarray(full).reshape(-1), atol=1e-5)
+    # one batch (the API's case): encoded only as wide as its longest text, same probabilities
+    np.testing.assert_allclose(predictor.predict_proba(texts), np.asarray(full).reshape(-1), atol=1e-5)
+    assert predictor.predict_proba([]).shape == (0,)

@@ -118,6 +118,10 @@ def client_for(user):
 # ---------------------------------------------------------------- real servers
 
 
+HEALTH_TOKEN = "portal-test-health-token"
+HEALTH_HEADERS = {"Authorization": f"Bearer {HEALTH_TOKEN}"}  # /healthz's details for the servers portal_env configures
+
+
 def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """Production-like settings (DEBUG off) on plain HTTP loopback, a file SQLite DB in tmp_path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
@@ -136,6 +140,7 @@ def portal_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "MODEL_DIR": "",
             "MODEL_URI": "",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "HEALTH_TOKEN": HEALTH_TOKEN,
         }
     )
     env.update(extra)

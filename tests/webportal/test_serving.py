@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from common.processes import free_port
 from ml.bundle import CARD_VERSION, copy_bundle, read_card, write_card
@@ -89,7 +88,7 @@ def test_reload_action_and_healthz(portal_bundle, second_bundle, tmp_path, opera
     (live / "model.onnx").write_bytes(b"garbage")
     html = client.post("/operations/reload", follow=True).content.decode()
     assert "Reload failed: still serving version 2" in html
-    health = Client().get("/healthz").json()
+    health = client.get("/healthz").json()  # an operator sees the details
     assert health["model_loaded"] and health["model_stale"] and health["model_version"] == "2" and health["model_error"]
 
 

@@ -16,19 +16,21 @@ from webportal.portal.models import Component, Feedback, MonitoringReport
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/classify/", "/components/", "/components/import/", "/components/export.csv", "/operations/"]
+PAGES = ["/classify/", "/components/", "/components/import/", "/components/export.csv", "/operations/", "/reviews/"]
 ALLOWED = {
     "tech": {"/classify/", "/components/", "/components/import/", "/components/export.csv"},
-    "reviewer": {"/components/"},
+    "reviewer": {"/components/", "/reviews/"},
     "operator": {"/components/", "/operations/"},
 }
 
 
 def test_everything_requires_login(db):
     client = Client()
-    for url in [*PAGES, "/", "/components/1/", "/operations/reports/1/html", "/metrics"]:
+    for url in [*PAGES, "/", "/components/1/", "/operations/reports/1/", "/operations/reports/1/html"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
+    metrics = client.get("/metrics")  # a scraper gets a status it can act on, not a login page
+    assert metrics.status_code == 401 and metrics["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/healthz").status_code == 200  # the probe stays open
 
 
@@ -55,8 +57,8 @@ def test_reviewer_cannot_post_technician_actions(model, tech, reviewer):
 
 def test_home_redirects_by_role(tech, reviewer, operator):
     assert client_for(tech).get("/")["Location"] == "/classify/"
-    assert client_for(reviewer).get("/")["Location"] == "/components/"
-    assert client_for(operator).get("/")["Location"] == "/components/"
+    assert client_for(reviewer).get("/")["Location"] == "/reviews/"
+    assert client_for(operator).get("/")["Location"] == "/operations/"
 
 
 def test_classify_page_shows_label_probability_and_version(model, tech):
@@ -161,7 +163,7 @@ def test_operations_page_and_report(model, operator, tech, settings, tmp_path):
 
 def test_healthz_and_metrics(model, operator, tech, settings):
     services.component_create(text="Steel gear made in 2001, good condition", user=tech)
-    health = Client().get("/healthz").json()
+    health = client_for(operator).get("/healthz").json()  # the details: operators (or HEALTH_TOKEN) only
     assert health["model_loaded"] and health["model_version"] == model.current.version and health["database"] == "ok"
     client = client_for(operator)
     client.get("/components/")
@@ -183,13 +185,13 @@ def test_app_version_on_login_page_and_healthz(db, settings):
     settings.PORTAL_ENVIRONMENT = "staging"
     page = Client().get("/accounts/login/").content.decode()
     assert f"Technician portal {APP_VERSION}" in page and "staging" in page
-    health = Client().get("/healthz").json()
+    settings.HEALTH_TOKEN = "health-token"
+    health = Client().get("/healthz", HTTP_AUTHORIZATION="Bearer health-token").json()
     assert health["app_version"] == APP_VERSION and health["environment"] == "staging"
 
 
 def test_healthz_without_model(db):
-    body = Client().get("/healthz").json()
-    assert body["model_loaded"] is False and body["status"] == "degraded"
+    assert Client().get("/healthz").json() == {"status": "degraded"}
 
 
 def test_readiness_probe_fails_until_a_model_is_loaded(db, model):
@@ -200,7 +202,7 @@ def test_readiness_probe_fails_until_a_model_is_loaded(db, model):
     assert Client().get("/healthz?probe=ready").status_code == 200
     serving.set_holder(serving.ModelHolder())  # a replica whose MODEL_URI could not be resolved yet
     not_ready = Client().get("/healthz?probe=ready")
-    assert not_ready.status_code == 503 and not_ready.json()["model_loaded"] is False
+    assert not_ready.status_code == 503 and not_ready.json() == {"status": "degraded"}
     assert Client().get("/healthz").status_code == 200  # the plain report stays 200: only the database makes it 503
     assert Client().get("/healthz?probe=live").status_code == 200
     wrong = Client().get("/healthz?probe=startup")  # not a probe mode: said plainly

@@ -11,6 +11,8 @@ from webportal.portal.services import Classification, TextError, text_check
 class StrictTextField(serializers.CharField):
     """A description: a JSON string (no numbers coerced), not blank, at most MAX_TEXT_CHARS characters."""
 
+    default_error_messages = {"blank": "must not be empty or whitespace only"}  # "" reads as documented, like "   "
+
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("max_length", settings.MAX_TEXT_CHARS)

@@ -70,6 +70,9 @@ ENV_VAR_DIR = "MLFLOW_SERVER_VAR_DIR"
 ENV_LOCAL_DIR = "MLFLOW_LOCAL_DIR"  # the local store (common.paths.mlflow_dir) when training runs without a server: the same folder
 S3_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 AUTH_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY")
+# Optional: a user who may browse (READ, MLflow's default permission) but not write; made or updated at start.
+READER_ENV = ("MLFLOW_AUTH_READER_USERNAME", "MLFLOW_AUTH_READER_PASSWORD")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ServerError(RuntimeError):
@@ -116,6 +119,15 @@ class ServerConfig:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    @property
+    def needs_auth(self) -> bool:
+        """Basic auth is on when asked for, and always when the server listens beyond loopback."""
+        return self.auth or not self.loopback
 
     @property
     def url(self) -> str:
@@ -166,7 +178,7 @@ class ServerConfig:
             "--allowed-hosts",
             ",".join(self.all_allowed_hosts()),
         ]
-        if self.auth:
+        if self.needs_auth:
             cmd += ["--app-name", "basic-auth"]
         return cmd
 
@@ -179,8 +191,10 @@ class ServerConfig:
         for name in S3_ENV:  # set but empty (compose, a ConfigMap): boto3 would take "" for an endpoint or a key
             if not env.get(name):
                 env.pop(name, None)
-        if self.auth:
+        if self.needs_auth:
             env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.auth_config_path())
+            root = str(Path(__file__).resolve().parent.parent)  # the server imports mlruns_server.read_only
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         return env
 
 
@@ -245,11 +259,17 @@ def check_backend(config: ServerConfig, *, timeout_s: int = 5) -> None:
 
 
 def check_auth_env(config: ServerConfig) -> None:
-    if not config.auth:
+    """No default password: without the admin credentials the server does not start with auth on."""
+    if not config.needs_auth:
         return
     missing = [name for name in AUTH_ENV if not os.environ.get(name)]
-    if missing:
-        raise ServerError(f"--auth needs the environment variables {', '.join(missing)}")
+    reader = [name for name in READER_ENV if os.environ.get(name)]
+    if reader and len(reader) < len(READER_ENV):
+        missing += [name for name in READER_ENV if name not in reader]
+    if not missing:
+        return
+    why = "--auth needs" if config.loopback else f"listening on {config.host} (beyond loopback) turns basic auth on and needs"
+    raise ServerError(f"{why} {', '.join(missing)} (set them in the environment or .env; there is no default password)")
 
 
 def write_auth_config(config: ServerConfig) -> Path:
@@ -261,7 +281,7 @@ def write_auth_config(config: ServerConfig) -> Path:
         "[mlflow]\n"
         "default_permission = READ\n"
         f"database_uri = sqlite:///{db}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "authorization_function = mlruns_server.read_only:authenticate_request\n"
         "grant_default_workspace_access = false\n",
         encoding="utf-8",
     )

@@ -136,8 +136,17 @@ def _accuracy(tiny: TinyModel) -> dict[str, float]:
     return out
 
 
-def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = TRAINING_EXPERIMENT, reference_rows: int = 50) -> str:
-    """One MLflow run as ml.training_run logs it: pytorch_model + onnx_model + bundle/ + contract metrics and tags."""
+def log_training_run(
+    tracking_uri: str,
+    tiny: TinyModel,
+    *,
+    experiment: str = TRAINING_EXPERIMENT,
+    reference_rows: int = 50,
+    flavor: object = None,
+    weights: Path | None = None,
+) -> str:
+    """One MLflow run as ml.training_run logs it: pytorch_model + pytorch_weights/ + onnx_model + bundle/ + contract
+    metrics and tags. `flavor` and `weights` replace the logged PyTorch flavor and state-dict file (planted models)."""
     import mlflow
     import mlflow.onnx
     import mlflow.pytorch
@@ -160,7 +169,14 @@ def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = TR
             bundle = write_bundle(tiny, Path(tmp) / "bundle", run_id=run_id, metrics=metrics, reference_rows=reference_rows)
             mlflow.log_metrics(metrics)
             mlflow.set_tags({"git_commit": "0" * 40, "data_digest": "test-digest", "model_type": "cnn"})
-            mlflow.pytorch.log_model(tiny.model, name="pytorch_model", serialization_format="pickle", pip_requirements=["torch"])
+            flavor = tiny.model if flavor is None else flavor
+            mlflow.pytorch.log_model(flavor, name="pytorch_model", serialization_format="pickle", pip_requirements=["torch"])
+            from ml.models import PYTORCH_WEIGHTS, STATE_DICT_FILE, save_weights
+
+            if weights is None:
+                weights = Path(tmp) / STATE_DICT_FILE
+                save_weights(tiny.model, weights)
+            mlflow.log_artifact(str(weights), artifact_path=PYTORCH_WEIGHTS)
             mlflow.onnx.log_model(onnx.load(str(bundle / "model.onnx")), name="onnx_model", pip_requirements=["onnxruntime"])
             mlflow.log_artifacts(str(bundle), artifact_path="bundle")
     return run_id

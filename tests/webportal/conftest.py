@@ -31,16 +31,11 @@ from webportal.portal import serving  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def portal_bundle(request, tmp_path_factory) -> Path:
-    """A real bundle: tests/conftest.py's `trained_bundle` when it exists, else a random-weight TextCNN export."""
+def portal_bundle(request) -> Path:
+    """A real bundle: the session's small training run (`trained_bundle`, tests/conftest.py)."""
     if os.environ.get("PORTAL_TEST_BUNDLE"):  # the PostgreSQL run reuses the parent run's bundle
         return Path(os.environ["PORTAL_TEST_BUNDLE"])
-    try:
-        return Path(request.getfixturevalue("trained_bundle"))
-    except pytest.FixtureLookupError:
-        from tests.webportal.bundle_tool import build_bundle
-
-        return build_bundle(tmp_path_factory.mktemp("bundle") / "bundle", version="1")
+    return Path(request.getfixturevalue("trained_bundle"))
 
 
 @pytest.fixture(scope="session")

@@ -214,10 +214,11 @@ def set_log(value: PredictionLog | None) -> None:
         old.close()
 
 
-def _flush_at_exit() -> None:
+def shutdown() -> None:
+    """Stop and join this process's writer thread and write what is pending (gunicorn's worker_exit)."""
     if _log is not None and _log._pid == os.getpid():
         try:
-            written = _log.flush()
+            written = _log.close()
             if written:
                 log.info("wrote %d pending prediction rows at exit", written)
         except Exception as exc:
@@ -229,5 +230,5 @@ def _forget_in_child() -> None:
     _log, _log_lock = None, threading.Lock()  # a forked worker starts its own log (and thread)
 
 
-atexit.register(_flush_at_exit)
+atexit.register(shutdown)
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -1,0 +1,26 @@
+"""gunicorn hooks for the portal: `gunicorn --config python:webportal.gunicorn_conf webportal.wsgi ...`.
+
+Every launcher passes it (make run's portals, compose, the image, Kubernetes, the tests and benches).
+
+* The model is loaded in each worker after the fork (post_worker_init), never in the master, even with
+  --preload: importing onnxruntime starts a C++ thread, and a forked worker that inherits its std::thread
+  object joins a thread that does not exist in it at exit (glibc gives the worker's own threads the dead
+  thread's slot), which aborts the worker with "terminate called after throwing std::system_error" on
+  every graceful stop.
+* At exit each worker stops and joins its prediction-log writer thread and writes what is pending
+  (worker_exit), before the interpreter shuts down.
+"""
+
+from __future__ import annotations
+
+
+def post_worker_init(worker) -> None:
+    from webportal.portal.services import portal_startup
+
+    portal_startup()
+
+
+def worker_exit(server, worker) -> None:
+    from webportal.portal import prediction_log
+
+    prediction_log.shutdown()

@@ -7,6 +7,7 @@ Every launcher passes it (make run's portals, compose, the image, Kubernetes, th
   object joins a thread that does not exist in it at exit (glibc gives the worker's own threads the dead
   thread's slot), which aborts the worker with "terminate called after throwing std::system_error" on
   every graceful stop.
+* At start each worker replays the prediction-log spools that dead (SIGKILLed) workers left.
 * At exit each worker stops and joins its prediction-log writer thread and writes what is pending
   (worker_exit), before the interpreter shuts down.
 """
@@ -15,9 +16,14 @@ from __future__ import annotations
 
 
 def post_worker_init(worker) -> None:
+    from webportal.portal.prediction_log import replay_dead_spools
     from webportal.portal.services import portal_startup
 
     portal_startup()
+    try:
+        replay_dead_spools()
+    except Exception as exc:  # serving must start; the files stay for the next start
+        worker.log.error("could not replay the prediction spools of dead workers: %s", exc)
 
 
 def worker_exit(server, worker) -> None:

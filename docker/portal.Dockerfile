@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORTAL_VAR_DIR=/var/lib/portal \
     MODEL_DIR=/models/current \
     REPORTS_DIR=/reports \
-    GUNICORN_CMD_ARGS="--workers 2 --threads 1 --preload --timeout 180 --graceful-timeout 20 --access-logfile -"
+    GUNICORN_CMD_ARGS="--workers 2 --preload --timeout 180 --graceful-timeout 20 --access-logfile -"
 
 WORKDIR /app
 COPY requirements/portal.txt requirements/portal.txt

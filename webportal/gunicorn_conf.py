@@ -2,6 +2,8 @@
 
 Every launcher passes it (make run's portals, compose, the image, Kubernetes, the tests and benches).
 
+* Slow clients cannot pin the workers: each worker is gthread with a request head read by its event loop
+  (webportal.gunicorn_worker); `--threads` / `--worker-class` on the command line still override these.
 * The model is loaded in each worker after the fork (post_worker_init), never in the master, even with
   --preload: importing onnxruntime starts a C++ thread, and a forked worker that inherits its std::thread
   object joins a thread that does not exist in it at exit (glibc gives the worker's own threads the dead
@@ -13,6 +15,9 @@ Every launcher passes it (make run's portals, compose, the image, Kubernetes, th
 """
 
 from __future__ import annotations
+
+worker_class = "webportal.gunicorn_worker.HeadBufferingWorker"
+threads = 4
 
 
 def post_worker_init(worker) -> None:

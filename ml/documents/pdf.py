@@ -1,0 +1,210 @@
+"""PDF through pypdf's text layer (plain extraction with a visitor, not layout mode: that costs ~20 ms a page).
+
+The visitor gives each run of text with its position. Runs on one baseline make a line; lines whose runs
+start at the columns of the line above make a table (the first line its header); the rest become
+paragraphs (split at wider vertical gaps), list items (a bullet or number first) and headings (a larger font).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from dataclasses import dataclass
+from statistics import median
+
+from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
+from ml.documents.limits import DocumentError, Limits, check_pages
+
+_BULLET_RE = re.compile(r"^\s*(?:[•●▪◦·‣∙*–-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+(?=\S)")
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass
+class _Run:
+    x: float
+    y: float
+    size: float
+    text: str
+
+
+@dataclass
+class _Line:
+    y: float
+    size: float
+    runs: list[_Run]
+
+    @property
+    def x(self) -> float:
+        return self.runs[0].x
+
+    @property
+    def text(self) -> str:
+        return _SPACE_RE.sub(" ", " ".join(r.text for r in self.runs)).strip()
+
+
+def _open(data: bytes, limits: Limits):
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    if b"%%EOF" not in data[-2048:]:
+        raise DocumentError("the PDF is truncated (it has no end-of-file marker)", code="corrupt")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except (DependencyError, NotImplementedError, FileNotDecryptedError, PdfReadError):
+                opened = 0
+            if not opened:
+                raise DocumentError("the PDF is encrypted with a password; upload an unprotected copy", code="encrypted")
+        pages = len(reader.pages)
+    except DocumentError:
+        raise
+    except Exception as exc:  # pypdf raises many types on a damaged file
+        raise DocumentError(f"the PDF is damaged and cannot be read ({type(exc).__name__}: {str(exc)[:200]})", code="corrupt") from exc
+    if pages == 0:
+        raise DocumentError("the PDF has no pages", code="corrupt")
+    check_pages(pages, limits)
+    return reader
+
+
+def _page_runs(page) -> list[_Run]:
+    runs: list[_Run] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if not text or not text.strip():
+            return
+        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        size = abs(font_size * (tm[3] or 1) * (cm[3] or 1)) or 10.0
+        for k, piece in enumerate(text.split("\n")):
+            if piece.strip():
+                runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def _lines(runs: list[_Run]) -> list[_Line]:
+    lines: list[_Line] = []
+    for run in sorted(runs, key=lambda r: (-r.y, r.x)):
+        if lines and abs(lines[-1].y - run.y) <= max(1.0, 0.3 * run.size):
+            lines[-1].runs.append(run)
+            lines[-1].size = max(lines[-1].size, run.size)
+        else:
+            lines.append(_Line(run.y, run.size, [run]))
+    for line in lines:
+        line.runs.sort(key=lambda r: r.x)
+    return lines
+
+
+def _columns_fit(line: _Line, columns: list[float], tolerance: float) -> bool:
+    """Every run of the line starts at one of the columns, each column used at most once."""
+    used = set()
+    for run in line.runs:
+        hit = next((i for i, x in enumerate(columns) if abs(run.x - x) <= tolerance), None)
+        if hit is None or hit in used:
+            return False
+        used.add(hit)
+    return True
+
+
+def _cells(line: _Line, columns: list[float], tolerance: float) -> tuple[str, ...]:
+    cells = [""] * len(columns)
+    for run in line.runs:
+        i = min(range(len(columns)), key=lambda k: abs(run.x - columns[k]))
+        cells[i] = f"{cells[i]} {run.text}".strip() if abs(run.x - columns[i]) <= tolerance else cells[i]
+    return tuple(cells)
+
+
+def _table_at(lines: list[_Line], start: int) -> tuple[Block | None, int]:
+    header = lines[start]
+    if len(header.runs) < 2:
+        return None, start
+    columns = [r.x for r in header.runs]
+    tolerance = max(2.0, 0.4 * header.size)
+    end = start + 1
+    while end < len(lines) and len(lines[end].runs) >= 2 and _columns_fit(lines[end], columns, tolerance):
+        end += 1
+    if end - start < 2:
+        return None, start
+    rows = tuple(_cells(line, columns, tolerance) for line in lines[start:end])
+    return Block(TABLE, rows=rows), end
+
+
+def _text_blocks(lines: list[_Line], page: int, body: float, gap: float) -> list[Block]:
+    blocks: list[Block] = []
+    current: list[str] = []
+    kind = PARAGRAPH
+    previous: _Line | None = None
+
+    def flush() -> None:
+        nonlocal kind
+        if current:
+            blocks.append(Block(kind, " ".join(current), page=page))
+            current.clear()
+        kind = PARAGRAPH
+
+    for line in lines:
+        text = line.text
+        heading = line.size > body * 1.15
+        bullet = _BULLET_RE.match(text)
+        apart = previous is not None and (previous.y - line.y) > gap * 1.35
+        if heading or bullet or apart or previous is None or (kind == HEADING) or (previous.size > body * 1.15):
+            flush()
+            kind = HEADING if heading else LIST_ITEM if bullet else PARAGRAPH
+            text = text[bullet.end() :] if bullet else text
+        current.append(text)
+        previous = line
+    flush()
+    return blocks
+
+
+def _page_blocks(lines: list[_Line], page: int) -> list[Block]:
+    if not lines:
+        return []
+    body = median(line.size for line in lines)
+    gaps = [a.y - b.y for a, b in itertools.pairwise(lines) if 0 < a.y - b.y < 3 * body]
+    gap = sorted(gaps)[len(gaps) // 4] if gaps else body * 1.2  # the usual line step, not a paragraph's
+    blocks: list[Block] = []
+    pending: list[_Line] = []
+    i = 0
+    while i < len(lines):
+        table, end = _table_at(lines, i)
+        if table is None:
+            pending.append(lines[i])
+            i += 1
+            continue
+        blocks.extend(_text_blocks(pending, page, body, gap))
+        pending = []
+        blocks.append(Block(TABLE, rows=table.rows, page=page))
+        i = end
+    blocks.extend(_text_blocks(pending, page, body, gap))
+    return blocks
+
+
+def _continued(last: Block, first: Block) -> Block:
+    """A table that goes on from the previous page without its header gets that header back."""
+    if last.kind != TABLE or first.kind != TABLE or len(last.rows[0]) != len(first.rows[0]) or first.rows[0] == last.rows[0]:
+        return first
+    return Block(TABLE, rows=(last.rows[0], *first.rows), page=first.page)
+
+
+def read_pdf(data: bytes, limits: Limits) -> tuple[list[Block], int]:
+    reader = _open(data, limits)
+    blocks: list[Block] = []
+    try:
+        for number, page in enumerate(reader.pages, start=1):
+            page_blocks = _page_blocks(_lines(_page_runs(page)), number)
+            if page_blocks and blocks:
+                page_blocks[0] = _continued(blocks[-1], page_blocks[0])
+            blocks.extend(page_blocks)
+    except Exception as exc:
+        raise DocumentError(f"the PDF is damaged and cannot be read ({type(exc).__name__}: {str(exc)[:200]})", code="corrupt") from exc
+    if not blocks:
+        raise DocumentError(
+            "the PDF has no text layer (a scanned image?): run it through OCR and upload the result; it was not checked",
+            code="no_text_layer",
+        )
+    return blocks, len(reader.pages)

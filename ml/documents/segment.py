@@ -1,0 +1,123 @@
+"""Blocks -> candidate segments: sentences of a paragraph, list items, table rows as "header: value; ...".
+
+Each segment keeps its place: page, paragraph or table (and row), and its character offsets in the
+document text that `segment_blocks` builds (blocks separated by blank lines, table rows by newlines),
+so a page can show the whole text with every segment highlighted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
+
+SENTENCE, LIST_ITEM_KIND, TABLE_ROW, HEADING_KIND = "sentence", "list item", "table row", "heading"
+KINDS = (SENTENCE, LIST_ITEM_KIND, TABLE_ROW, HEADING_KIND)
+_BOUNDARY_RE = re.compile(r"[.!?]+[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    {"e.g", "i.e", "no", "nr", "approx", "ca", "fig", "rev", "ref", "vs", "etc", "dr", "mr", "mrs", "ms", "st", "inc", "ltd"}
+    | {"co", "dept", "art", "sec", "para"}
+)
+_SPACE_RE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    kind: str  # one of KINDS
+    text: str
+    start: int  # offsets into the document text
+    end: int
+    page: int | None = None
+    paragraph: int | None = None  # the paragraph (or list item) number, 1-based, for sentences and list items
+    table: int | None = None  # the table number, 1-based, for table rows
+    row: int | None = None  # the row in its table, 1-based after the header
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a paragraph; abbreviations, initials and decimals do not end one."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY_RE.finditer(text):
+        before = text[start : match.start()].rsplit(None, 1)
+        word = before[-1].lower().rstrip(".") if before else ""
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            continue
+        end = match.start() + len(match.group().rstrip())
+        spans.append((start, end))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def row_text(header: tuple[str, ...], row: tuple[str, ...]) -> str:
+    """One table row as the model reads it: "Component: rear axle; Material: plastic; ..." (empty cells left out)."""
+    pairs = []
+    for i, value in enumerate(row):
+        value = _SPACE_RE.sub(" ", value).strip()
+        if not value:
+            continue
+        name = _SPACE_RE.sub(" ", header[i]).strip() if i < len(header) else ""
+        pairs.append(f"{name or f'Column {i + 1}'}: {value}")
+    return "; ".join(pairs)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.segments: list[Segment] = []
+
+    def add_text(self, text: str) -> int:
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        return start
+
+    def add_segment(self, kind: str, text: str, start: int, end: int, **place) -> None:
+        self.segments.append(Segment(len(self.segments), kind, text, start, end, **place))
+
+
+def segment_blocks(blocks: list[Block]) -> tuple[str, list[Segment]]:
+    """The document text and its segments, in reading order."""
+    out = _Builder()
+    paragraphs = tables = 0
+    for block in blocks:
+        if out.length:
+            out.add_text("\n\n")
+        if block.kind == TABLE:
+            tables += 1
+            _add_table(out, block, tables)
+            continue
+        text = _SPACE_RE.sub(" ", block.text).strip()
+        if not text:
+            continue
+        base = out.add_text(text)
+        if block.kind == HEADING:
+            out.add_segment(HEADING_KIND, text, base, base + len(text), page=block.page)
+            continue
+        paragraphs += 1
+        if block.kind == LIST_ITEM:
+            out.add_segment(LIST_ITEM_KIND, text, base, base + len(text), page=block.page, paragraph=paragraphs)
+            continue
+        assert block.kind == PARAGRAPH, block.kind
+        for s, e in split_sentences(text):
+            out.add_segment(SENTENCE, text[s:e], base + s, base + e, page=block.page, paragraph=paragraphs)
+    return "".join(out.parts), out.segments
+
+
+def _add_table(out: _Builder, block: Block, number: int) -> None:
+    header, *rows = block.rows
+    out.add_text(" | ".join(header))
+    for i, row in enumerate(rows, start=1):
+        text = row_text(header, row)
+        out.add_text("\n")
+        if not text or tuple(row) == tuple(header):  # a header repeated on a new page
+            continue
+        start = out.add_text(text)
+        out.add_segment(TABLE_ROW, text, start, start + len(text), page=block.page, table=number, row=i)

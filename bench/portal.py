@@ -78,7 +78,8 @@ class Gunicorn:
         self._log = log.open("w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--config", "python:webportal.gunicorn_conf",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
              "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning", *extra_args],
             cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

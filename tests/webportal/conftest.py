@@ -173,14 +173,14 @@ def fresh_db(migrated_sqlite, tmp_path) -> Path:
 class Server:
     """gunicorn serving webportal.wsgi on a free loopback port; stopped by its own pid."""
 
-    def __init__(self, env: dict, log: Path, *, workers: int = 1):
+    def __init__(self, env: dict, log: Path, *, workers: int = 1, args: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._fh = log.open("w")
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--no-control-socket", "--access-logfile", "-", "--timeout", "60"],
+            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--config", "python:webportal.gunicorn_conf", "--bind",
+             f"127.0.0.1:{self.port}", "--workers", str(workers), "--no-control-socket", "--access-logfile", "-", "--timeout", "60", *args],
             cwd=REPO, env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -219,8 +219,8 @@ def start_server(request, tmp_path):
     """Factory: start_server(env) -> a ready Server; its log is printed when the test fails."""
     servers: list[Server] = []
 
-    def start(env: dict, *, workers: int = 1) -> Server:
-        server = Server(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers)
+    def start(env: dict, *, workers: int = 1, args: tuple[str, ...] = ()) -> Server:
+        server = Server(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers, args=args)
         servers.append(server)
         server.wait_ready()
         return server

@@ -74,7 +74,7 @@ format: install ## Format and fix with ruff
 bench: install ## Run the benchmarks (tables of ratios, side by side); needs `make run` first for artifacts
 	$(PY) bench/inference.py --bundle var/deploy/production/model
 	$(PY) bench/registry.py
-	$(PY) bench/portal.py --bundle var/deploy/production/model
+	$(PY) bench/serving.py
 	$(PY) bench/monitoring.py --bundle var/deploy/production/model
 	$(PY) bench/pipeline.py
 

@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\n{target_for(config).describe()['served']}")
         print(f"MLflow UI:           {config.resolved_tracking_uri}")
         print(f"demo users:          tech / reviewer / operator / admin, password {password}")
+        _scan_samples(result)
         if config.target == "local":
             staging, production = config.environments()
             lines = next_commands(
@@ -68,6 +69,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(marker)
     print(line)
     return exit_status(result.status, on_reject=args.on_reject)
+
+
+def _scan_samples(result) -> None:
+    """Scan data/specs/ with the bundle production now serves; a failure here never fails the finished run."""
+    bundle = result.outputs.get("package", {}).get("bundle")
+    if not bundle:
+        return
+    try:
+        from ci.specs import scan_samples
+
+        scan_samples(bundle)
+    except Exception as exc:  # the release is done; the demo scan only reports
+        print(f"sample specifications not scanned: {type(exc).__name__}: {exc}")
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

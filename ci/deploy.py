@@ -94,7 +94,7 @@ def activate(config: PipelineConfig, env: Environment, release: dict, *, force_r
     restarted = force_restart or not running or app_changed
     if restarted:
         (reload_portal if running else start_portal)(config, env, app_dir)
-    wait_for_version(env.url, release["model_version"], timeout=60)
+    wait_for_version(env.url, release["model_version"], timeout=60, health_token=env.ensure_secret("health_token"))
     state = read_state(env)
     if state.get("current", {}).get("release_id") != release["release_id"]:
         state["previous"] = state.get("current")

@@ -39,12 +39,18 @@ def wait_for(url: str, *, timeout: float, process: subprocess.Popen | None = Non
     raise DeployError(f"{url} did not answer within {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
 
 
-def wait_for_version(url: str, version: str, *, timeout: float) -> None:
-    """Poll a portal's /healthz until it serves model `version` (each worker polls its MODEL_DIR)."""
+def wait_for_version(url: str, version: str, *, timeout: float, health_token: str | None = None) -> None:
+    """Poll a portal's /healthz until it serves model `version` (each worker polls its MODEL_DIR). The version is
+    in the details: health_token, else $HEALTH_TOKEN, must be the portal's HEALTH_TOKEN."""
+    from ci.smoke import health_headers
+
+    headers = health_headers(health_token)
+    if not headers:
+        raise DeployError(f"cannot see which model {url} serves: set HEALTH_TOKEN (the portal's) for the pipeline")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            body = requests.get(f"{url}/healthz", timeout=3).json()
+            body = requests.get(f"{url}/healthz", headers=headers, timeout=3).json()
             if str(body.get("model_version")) == version and body.get("model_loaded"):
                 return
         except (requests.RequestException, ValueError):
@@ -108,6 +114,7 @@ def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) 
         "DJANGO_SETTINGS_MODULE": "webportal.settings.base",
         "DEBUG": "0",
         "SECRET_KEY": env.ensure_secret("secret_key"),
+        "HEALTH_TOKEN": env.ensure_secret("health_token"),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{env.port},http://localhost:{env.port}",
         "DATABASE_URL": env.database_url,
@@ -168,6 +175,8 @@ def start_portal(config: PipelineConfig, env: Environment, app_dir: Path) -> int
         "--pid",
         str(env.pid_file),
         "--no-control-socket",
+        "--config",
+        "python:webportal.gunicorn_conf",
         "--preload",
         "--timeout",
         "180",  # a 100,000-row CSV import runs inside its upload request

@@ -47,6 +47,7 @@ class TrainConfig:
     holdout_rows: int = 2000
     reference_rows: int = 2000
     parity_rows: int = 1000
+    spec_documents: int = 200  # held-out specification documents scanned with the exported bundle (0: none)
     device: str = "auto"
     progress: bool = True
     run_name: str | None = None
@@ -147,6 +148,7 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
                 config, data, metrics, run_id=run_id, experiment_id=experiment_id, commit=commit, device=device, glove=vectors.provenance
             )
             bundle_files.write_bundle(out, model_file=tmp / bundle_files.MODEL_FILE, spec=data.spec, card=card, reference=reference)
+        metrics |= _log_documents(mlflow, config, out, card)
         _log_bundle_and_models(mlflow, out, model, parity_ids, evaluation.test_probs)
 
     seconds = time.perf_counter() - started
@@ -164,6 +166,31 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
         metrics=metrics,
         config=config,
     )
+
+
+def _log_documents(mlflow, config: TrainConfig, out: Path, card) -> dict:
+    """Scan the held-out specification documents with the exported bundle; log the document metrics and add them
+    to the bundle's card (ml.spec_quality)."""
+    if config.spec_documents <= 0:
+        return {}
+    from dataclasses import replace
+
+    from ml.documents.scorer import load_scorer
+    from ml.spec_quality import evaluate_bundle_documents
+
+    report = evaluate_bundle_documents(out, count=config.spec_documents, seed=config.seed + 4242)
+    keys = ("component_accuracy", "components_found", "boilerplate_classified", "verdict_accuracy")
+    metrics = {f"documents_{k}": float(report[k]) for k in keys}
+    mlflow.log_metrics(metrics)
+    mlflow.log_params({"spec_documents": report["documents"], "spec_components": report["components"]})
+    mlflow.log_dict(report, "evaluation/documents.json")
+    load_scorer(out).save(out / "segments.npz")  # the score the numbers were measured with travels in the bundle
+    bundle_files.write_card(out, replace(card, metrics={**card.metrics, **{k: round(v, 6) for k, v in metrics.items()}}))
+    print(
+        f"[train] {report['documents']} held-out documents: component accuracy {metrics['documents_component_accuracy']:.4f}, "
+        f"components found {metrics['documents_components_found']:.4f}, boilerplate classified {report['boilerplate_classified']}"
+    )
+    return metrics
 
 
 def _log_run_setup(mlflow, config: TrainConfig, data: steps.TrainingData, *, commit: str, device) -> None:
@@ -249,12 +276,18 @@ def _model_card(
 
 
 def _log_bundle_and_models(mlflow, out: Path, model, parity_ids: np.ndarray, test_probs: np.ndarray) -> None:
-    """The bundle and its tokenizer as run artifacts, and both model flavors (ONNX for serving, PyTorch for people)."""
+    """The bundle and its tokenizer as run artifacts, the PyTorch weights (state dict) for the gate, and both model
+    flavors (ONNX for serving, PyTorch for people)."""
     import onnx
     from mlflow.models import infer_signature
 
+    from ml.models import PYTORCH_WEIGHTS, STATE_DICT_FILE, save_weights
+
     mlflow.log_artifacts(str(out), artifact_path="bundle")
     mlflow.log_artifact(str(out / bundle_files.TOKENIZER_FILE), artifact_path="tokenizer")
+    with tempfile.TemporaryDirectory() as tmp:  # the gate's parity check reads these weights, never the pickle below
+        save_weights(model, Path(tmp) / STATE_DICT_FILE)
+        mlflow.log_artifact(str(Path(tmp) / STATE_DICT_FILE), artifact_path=PYTORCH_WEIGHTS)
     signature = infer_signature(parity_ids[:4], test_probs[:4] if len(test_probs) >= 4 else np.zeros(4, dtype=np.float32))
     mlflow.onnx.log_model(
         onnx.load(str(out / bundle_files.MODEL_FILE)), name="onnx_model", signature=signature, save_as_external_data=False

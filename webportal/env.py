@@ -67,6 +67,7 @@ class Env:
     secure_cookies: bool
     hsts_seconds: int
     metrics_token: str
+    health_token: str
     login_max_failures: int
     log_level: str
     demo_password: str
@@ -74,6 +75,7 @@ class Env:
     api_auth_cache_seconds: int
     prediction_log_flush_ms: int
     prediction_log_max_pending: int
+    prediction_log_spool: bool
     cache_url: str
     var_dir: Path
     environment: str
@@ -88,6 +90,9 @@ def load(environ: dict | None = None) -> Env:
             raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example)")
         secret_key = "django-insecure-local-development-only-not-for-production"
     var = var_dir(environ)
+    bench = _bool(environ, "PORTAL_BENCH_NOOP", False)
+    if bench and environ.get("PORTAL_ENVIRONMENT", "").strip().lower() == "production":
+        raise ImproperlyConfigured("PORTAL_BENCH_NOOP exposes the benchmark views (/bench/noop, /bench/echo): never in production")
     return Env(
         debug=debug,
         secret_key=secret_key,
@@ -110,13 +115,15 @@ def load(environ: dict | None = None) -> Env:
         secure_cookies=_bool(environ, "SECURE_COOKIES", not debug),
         hsts_seconds=_int(environ, "SECURE_HSTS_SECONDS", 0 if debug else 31_536_000),
         metrics_token=environ.get("METRICS_TOKEN", ""),
+        health_token=environ.get("HEALTH_TOKEN", ""),
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         demo_password=environ.get("PORTAL_DEMO_PASSWORD", ""),
-        bench_noop=_bool(environ, "PORTAL_BENCH_NOOP", False),
+        bench_noop=bench,
         api_auth_cache_seconds=_int(environ, "API_AUTH_CACHE_SECONDS", 30),
         prediction_log_flush_ms=_int(environ, "PREDICTION_LOG_FLUSH_MS", 100),
         prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),
+        prediction_log_spool=_bool(environ, "PREDICTION_LOG_SPOOL", True),
         cache_url=environ.get("CACHE_URL", "").strip(),
         var_dir=var,
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),

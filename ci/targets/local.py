@@ -79,7 +79,8 @@ class LocalTarget:
     def _smoke(self, env: Environment, model_version: str) -> dict:
         from ci.smoke import smoke_outputs
 
-        return smoke_outputs(env.name, env.url, password=ensure_demo_password(self.config), model_version=model_version)
+        password, token = ensure_demo_password(self.config), env.ensure_secret("health_token")
+        return smoke_outputs(env.name, env.url, password=password, model_version=model_version, health_token=token)
 
     def _approve(self, package: dict, pipeline_id: str, log: Log) -> dict:
         folder = self.config.pipeline_dir

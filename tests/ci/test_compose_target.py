@@ -12,11 +12,11 @@ import requests
 
 from ci.config import PipelineConfig
 from ci.processes import manage, start_portal, stop_pid_file
-from ci.smoke import smoke_test
+from ci.smoke import health_headers, smoke_test
 from ci.targets.compose import deploy_compose, rollback_compose
+from common.paths import PROJECT_ROOT
 from common.processes import free_port
 from ml.bundle import copy_bundle
-from tests.conftest import ROOT
 
 
 def _versioned(trained_bundle, folder, version: str):
@@ -28,18 +28,31 @@ def _versioned(trained_bundle, folder, version: str):
 
 
 @pytest.fixture
-def running_portal(tmp_path, trained_bundle):
+def running_portal(tmp_path, trained_bundle, monkeypatch):
     config = PipelineConfig(var=tmp_path / "var", production_port=free_port(), demo_password="compose-test-pw", workers=1)
     env = config.environments()[1]
     env.root.mkdir(parents=True)
     _versioned(trained_bundle, env.model_dir, "7")
-    manage(config, env, ROOT, "migrate", "--noinput")
-    manage(config, env, ROOT, "setup_roles", "--demo-users")
-    start_portal(config, env, ROOT)
+    manage(config, env, PROJECT_ROOT, "migrate", "--noinput")
+    manage(config, env, PROJECT_ROOT, "setup_roles", "--demo-users")
+    start_portal(config, env, PROJECT_ROOT)
+    # In compose the pipeline container and the portal share HEALTH_TOKEN through .env.
+    monkeypatch.setenv("HEALTH_TOKEN", env.ensure_secret("health_token"))
     yield config, env
     stop_pid_file(env.pid_file)
     if env.log_file.exists():
         print(env.log_file.read_text(errors="replace")[-3000:])
+
+
+def test_compose_deploy_needs_the_health_token(running_portal, monkeypatch):
+    """Without HEALTH_TOKEN the pipeline cannot see the served version (public /healthz says the status only)."""
+    from ci.processes import DeployError, wait_for_version
+
+    _, env = running_portal
+    assert requests.get(f"{env.url}/healthz", timeout=5).json() == {"status": "ok"}
+    monkeypatch.delenv("HEALTH_TOKEN")
+    with pytest.raises(DeployError, match="HEALTH_TOKEN"):
+        wait_for_version(env.url, "7", timeout=5)
 
 
 def test_compose_deploy_swaps_the_model_without_restart_and_rolls_back(running_portal, trained_bundle, tmp_path, monkeypatch):
@@ -53,7 +66,7 @@ def test_compose_deploy_swaps_the_model_without_restart_and_rolls_back(running_p
     assert deployed["model_version"] == "8" and env.pid_file.read_text() == pid_before
     assert smoke_test(env.url, username="tech", password="compose-test-pw", expected_version="8").labels == [1, 0, 1]
     assert rollback_compose(model_dir=env.model_dir, portal_url=env.url) == "7"
-    assert requests.get(f"{env.url}/healthz", timeout=5).json()["model_version"] == "7"
+    assert requests.get(f"{env.url}/healthz", headers=health_headers(), timeout=5).json()["model_version"] == "7"
     shutil.rmtree(env.model_dir.with_name("model.previous"))
     assert rollback_compose(model_dir=env.model_dir, portal_url=env.url) is None
 
@@ -75,5 +88,5 @@ def test_compose_target_object_deploys_smoke_tests_and_rolls_back(running_portal
     smoke = target.smoke_test(model_version="9")
     assert (smoke["environment"], smoke["model_version"], smoke["labels"]) == ("compose", "9", [1, 0, 1]) and smoke["app_version"]
     assert target.roll_back(log=lines.append) == {"compose": "7"}
-    assert requests.get(f"{env.url}/healthz", timeout=5).json()["model_version"] == "7"
+    assert requests.get(f"{env.url}/healthz", headers=health_headers(), timeout=5).json()["model_version"] == "7"
     assert any("written to" in line for line in lines) and any("rollback compose: 7" in line for line in lines)

@@ -23,17 +23,17 @@ from ci.config import PipelineConfig
 from ci.deploy import APP_PATHS
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
+from common.paths import PROJECT_ROOT
 from common.processes import free_port
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
-GATE = ROOT / "tests" / "ci" / "small_gate.json"
+GATE = PROJECT_ROOT / "tests" / "ci" / "small_gate.json"
 
 
 def _copy_app(dst: Path) -> Path:
     dst.mkdir(parents=True)
     for top in APP_PATHS:
-        src = ROOT / top
+        src = PROJECT_ROOT / top
         if src.is_dir():
             shutil.copytree(src, dst / top, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -88,8 +88,10 @@ def _steady_requests(url: str):
         thread.join(timeout=15)
 
 
-def _health(url: str) -> dict:
-    return requests.get(f"{url}/healthz", timeout=5).json()
+def _health(env) -> dict:
+    """/healthz's details, with the environment's own HEALTH_TOKEN (the pipeline keeps it under the env's folder)."""
+    headers = {"Authorization": f"Bearer {env.ensure_secret('health_token')}"}
+    return requests.get(f"{env.url}/healthz", headers=headers, timeout=5).json()
 
 
 @pytest.fixture
@@ -139,7 +141,7 @@ def test_update_scenario(pipeline_config):
     first = run()
     assert first.ok, "\n".join(lines) + _logs(config)
     assert first.outputs["gate"]["promoted"] and first.outputs["package"]["model_version"] == "1"
-    assert _health(production.url)["model_version"] == "1"
+    assert _health(production)["model_version"] == "1"
     assert first.outputs["deploy"]["app_version"] == "1.0.0"
 
     # 2. Change a training parameter and the app's visible version; run again.
@@ -151,7 +153,7 @@ def test_update_scenario(pipeline_config):
     assert len(answers) > 50 and all(a == 200 for a in answers), f"requests failed during the app switch: {sorted(set(map(str, answers)))}"
     assert {"1.0.0", "1.1.0"} <= answers.versions, "the requests spanned the old and the new app"
     assert second.outputs["gate"]["verdict"] == "passed" and second.outputs["package"]["model_version"] == "2"
-    assert _health(production.url)["model_version"] == "2"
+    assert _health(production)["model_version"] == "2"
     assert second.outputs["deploy"]["production"]["restarted"]  # the app changed, so gunicorn restarted
     page = requests.get(f"{production.url}/accounts/login/", timeout=5).text
     assert "1.1.0" in page  # the new app version is visible
@@ -166,7 +168,7 @@ def test_update_scenario(pipeline_config):
     assert third.ok, "\n".join(lines) + _logs(config)
     assert third.outputs["gate"]["verdict"] == "rejected" and not third.outputs["gate"]["promoted"]
     assert third.status == "rejected" and third.verdict_line.endswith("rejected by the gate; production unchanged (v2)")
-    assert third.outputs["package"]["model_version"] == "2" and _health(production.url)["model_version"] == "2"
+    assert third.outputs["package"]["model_version"] == "2" and _health(production)["model_version"] == "2"
 
     # 4. A good model (v2's settings: CPU training is deterministic, so it passes the gate as a tie) with an
     # app whose classify API is broken: the staging smoke test fails and everything is restored.
@@ -179,7 +181,7 @@ def test_update_scenario(pipeline_config):
     assert "SmokeTestFailed" in fourth.error
     assert fourth.rollback["champion"] == "2"
     staging, production = config.environments()
-    assert _health(staging.url)["model_version"] == "2" and _health(production.url)["model_version"] == "2"
+    assert _health(staging)["model_version"] == "2" and _health(production)["model_version"] == "2"
     assert "1.1.0" in requests.get(f"{staging.url}/accounts/login/", timeout=5).text
     last = history(tracking_uri=config.resolved_tracking_uri)[-1]
     assert last.to_version == "2" and last.kind == "rollback"

@@ -52,6 +52,40 @@ def test_server_answers_api_ui_and_its_service_name(server):
     assert get(f"{server.uri}/api/2.0/mlflow/experiments/search?max_results=1", host="evil.example.com") == 403
 
 
+# DNS names that start like a private address: a rebinding attacker's names, which must never reach the API.
+REBINDING_HOSTS = (
+    "10.evil.example",
+    "192.168.evil.example:5000",
+    "172.16.rebind.example",
+    "127.0.0.1.evil.example",
+    "localhost.evil.example:5000",
+    "mlflow.evil.example",
+)
+# Literal private addresses (a client on the compose network or the LAN) and exact names still get in.
+LITERAL_HOSTS = ("10.1.2.3:5000", "10.0.0.1", "192.168.1.20:5000", "172.16.0.5", "172.31.255.254:5000", "[::1]:5000", "localhost")
+
+
+@pytest.mark.parametrize("host", REBINDING_HOSTS)
+def test_dns_names_that_look_like_private_addresses_are_refused(server, host):
+    assert get(f"{server.uri}/api/2.0/mlflow/experiments/search?max_results=1", host=host) == 403
+
+
+@pytest.mark.parametrize("host", LITERAL_HOSTS)
+def test_literal_addresses_and_exact_names_are_answered(server, host):
+    assert get(f"{server.uri}/api/2.0/mlflow/experiments/search?max_results=1", host=host) == 200
+
+
+def test_allowed_hosts_takes_exact_names_only(tmp_path):
+    result = run_cli(
+        "--check", "--port", str(free_port()), "--var-dir", str(tmp_path), "--allowed-hosts", "mlflow.example.org,*.example.org"
+    )
+    assert_one_line_error(result, "'*.example.org'", "exact host names")
+    assert ServerConfig(var_dir=tmp_path, allowed_hosts=("mlflow.example.org",)).all_allowed_hosts()[-2:] == [
+        "mlflow.example.org",
+        "mlflow.example.org:*",
+    ]
+
+
 def test_server_is_lean_and_uses_the_artifact_proxy(server):
     log = server.log()
     assert "huey" not in log.lower(), "MLflow's background job runner must stay off"

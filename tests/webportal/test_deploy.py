@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from tests.webportal.conftest import manage, portal_env
+from tests.webportal.conftest import HEALTH_HEADERS, manage, portal_env
 
 
 def test_check_deploy_passes_with_production_settings(tmp_path):
@@ -60,7 +60,7 @@ def test_gunicorn_serves_api_pages_and_static(served_portal):
         f"{server.url}/api/v1/classify", data=b'{"text": "\xff"}', headers={**headers, "Content-Type": "application/json"}, timeout=10
     )
     assert bad.status_code == 400 and "body" in bad.json()["errors"]
-    assert requests.get(f"{server.url}/healthz", timeout=5).json()["model_loaded"] is True
+    assert requests.get(f"{server.url}/healthz", headers=HEALTH_HEADERS, timeout=5).json()["model_loaded"] is True
     css = requests.get(f"{server.url}/static/portal/portal.css", timeout=5)
     assert css.status_code == 200 and "--brand" in css.text
     login = requests.get(f"{server.url}/classify/", timeout=5)

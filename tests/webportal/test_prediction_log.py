@@ -15,7 +15,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.webportal.conftest import client_for, manage, portal_env
+from common.names import MODEL_NAME
+from tests.webportal.conftest import HEALTH_HEADERS, client_for, manage, portal_env
 from webportal.api import views
 from webportal.api.serializers import ClassifyRequest
 from webportal.portal.log_schema import PREDICTION_COLUMNS
@@ -28,7 +29,7 @@ TEXT = "Steel gear manufactured in 2010 in good condition"
 
 def _row(text: str, user_id: int | None = None) -> tuple:
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    return (None, text, 0.25, 0, "component-compliance", "7", 0.1, user_id, "api", stamp)
+    return (None, text, 0.25, 0, MODEL_NAME, "7", 0.1, user_id, "api", stamp, None)
 
 
 # ---------------------------------------------------------------- the fast path
@@ -233,7 +234,7 @@ def test_gunicorn_writes_pending_rows_when_stopped(tmp_path, fresh_db, portal_bu
             response = http.post(f"{server.url}/api/v1/classify", json={"text": text}, headers=headers, timeout=10)
             assert response.status_code == 200, server.logs()
             answered[response.json()["prediction_id"]] = text
-    health = requests.get(f"{server.url}/healthz", timeout=5).json()
+    health = requests.get(f"{server.url}/healthz", headers=HEALTH_HEADERS, timeout=5).json()
     assert health["prediction_log"]["mode"] == "write-behind"
     server.stop()
     import sqlite3

@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from common.processes import free_port
 from ml.bundle import CARD_VERSION, copy_bundle, read_card, write_card
@@ -89,7 +88,7 @@ def test_reload_action_and_healthz(portal_bundle, second_bundle, tmp_path, opera
     (live / "model.onnx").write_bytes(b"garbage")
     html = client.post("/operations/reload", follow=True).content.decode()
     assert "Reload failed: still serving version 2" in html
-    health = Client().get("/healthz").json()
+    health = client.get("/healthz").json()  # an operator sees the details
     assert health["model_loaded"] and health["model_stale"] and health["model_version"] == "2" and health["model_error"]
 
 
@@ -146,17 +145,14 @@ def test_unreachable_tracking_server_keeps_portal_up(tmp_path):
 def mlflow_server(tmp_path_factory, request):
     """A real `mlflow server` (SQLite backend store, proxied artifact store) on a free loopback port.
 
-    When tests/conftest.py's training run exists, its already-migrated tracking database is copied so the
+    The session training run's already-migrated tracking database (tests/conftest.py) is copied so the
     server skips its schema migrations (tens of seconds on a busy 2-core machine)."""
     import requests
 
     root = tmp_path_factory.mktemp("mlflow")
-    try:
-        uri = request.getfixturevalue("trained_tracking_uri")
-        if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
-            shutil.copyfile(uri.removeprefix("sqlite:///"), root / "db.sqlite")
-    except pytest.FixtureLookupError:
-        pass
+    uri = request.getfixturevalue("trained_tracking_uri")
+    if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
+        shutil.copyfile(uri.removeprefix("sqlite:///"), root / "db.sqlite")
     port = free_port()
     log = (root / "server.log").open("w")
     mlflow_bin = str(REPO / ".venv" / "bin" / "mlflow") if (REPO / ".venv" / "bin" / "mlflow").exists() else "mlflow"

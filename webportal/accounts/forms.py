@@ -1,11 +1,13 @@
 """Login with throttling: after LOGIN_MAX_FAILURES failed attempts for a username or a client address,
-further attempts are refused for LOGIN_LOCKOUT_SECONDS."""
+further attempts are refused for LOGIN_LOCKOUT_SECONDS. Every sign-in door (the portal's, the admin's) counts in
+the same cache keys, so a lockout at one holds at the other."""
 
 from __future__ import annotations
 
 import hashlib
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -17,11 +19,11 @@ def _keys(request, username: str) -> list[str]:
     return [f"login-fail:user:{user}", f"login-fail:ip:{ip}"]
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": "Too many failed sign-in attempts. Try again in %(minutes)d minutes.",
-    }
+THROTTLED = "Too many failed sign-in attempts. Try again in %(minutes)d minutes."
+
+
+class ThrottleMixin:
+    """Put before an AuthenticationForm: refuses while locked out, counts each failure."""
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
@@ -43,3 +45,13 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
         cache.delete(keys[0])
         return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottleMixin, AuthenticationForm):
+    error_messages = {**AuthenticationForm.error_messages, "throttled": THROTTLED}
+
+
+class ThrottledAdminAuthenticationForm(ThrottleMixin, AdminAuthenticationForm):
+    """/admin/login/ (admin.site.login_form): the same throttle as the portal's sign-in."""
+
+    error_messages = {**AdminAuthenticationForm.error_messages, "throttled": THROTTLED}

@@ -52,6 +52,7 @@ class Prediction(models.Model):
         FORM = "form"
         API = "api"
         IMPORT = "import"
+        DOCUMENT = "document"
 
     component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
     text = models.TextField()
@@ -63,6 +64,7 @@ class Prediction(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=8, choices=Source.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    document = models.ForeignKey("portal.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
 
     class Meta:
         db_table = "portal_prediction"
@@ -193,3 +195,6 @@ class ReviewRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+from webportal.portal.documents_models import Document, DocumentSegment  # noqa: E402, F401  (the app's models live here)

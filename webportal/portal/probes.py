@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,24 @@ from webportal.version import APP_VERSION
 PROBES = ("live", "ready")
 
 
+def _bearer_matches(request, token: str) -> bool:
+    """Constant-time comparison; an empty configured token matches nothing."""
+    given = request.headers.get("Authorization", "").encode()
+    return bool(token) and hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+def may_see_details(request) -> bool:
+    """Health details (versions, errors that may carry file paths) go to signed-in operators or $HEALTH_TOKEN."""
+    user = request.user
+    is_operator = user.is_authenticated and user.has_perm("portal.view_operations")
+    return is_operator or _bearer_matches(request, settings.HEALTH_TOKEN)
+
+
+def _answer(request, body: dict, status: int = 200) -> JsonResponse:
+    """Public callers get the status only; may_see_details callers the whole body."""
+    return JsonResponse(body if may_see_details(request) else {"status": body["status"]}, status=status)
+
+
 @login_not_required
 @require_GET
 def healthz(request):
@@ -26,7 +46,7 @@ def healthz(request):
     if probe and probe not in PROBES:
         return JsonResponse({"error": f"probe must be one of {', '.join(PROBES)}, not {probe!r}"}, status=400)
     if probe == "live":
-        return JsonResponse({"status": "alive", "app_version": APP_VERSION})
+        return _answer(request, {"status": "alive", "app_version": APP_VERSION})
     holder = serving.get_holder()
     holder.poll()  # picks up a new bundle (rate-limited), so probes and deploys see what is served next
     status = holder.status()
@@ -36,8 +56,10 @@ def healthz(request):
             cursor.execute("SELECT 1")
     except Exception:
         db_ok = False
+    reason = _degraded_reason(status, db_ok)
     body = {
-        "status": "ok" if (status.loaded and db_ok) else "degraded",
+        "status": "degraded" if reason else "ok",
+        "reason": reason,
         "model_loaded": status.loaded,
         "model_name": status.name,
         "model_version": status.version,
@@ -54,7 +76,19 @@ def healthz(request):
         "version_switch_window_s": settings.MODEL_POLL_SECONDS,
     }
     healthy = (status.loaded and db_ok) if probe == "ready" else db_ok
-    return JsonResponse(body, status=200 if healthy else 503)
+    return _answer(request, body, status=200 if healthy else 503)
+
+
+def _degraded_reason(status: serving.HolderStatus, db_ok: bool) -> str:
+    """Why the portal is degraded, in words without paths (empty when it is not); model_error has the details."""
+    reasons = []
+    if not db_ok:
+        reasons.append("the database is unreachable")
+    if not status.loaded:
+        reasons.append("no model is loaded: classification is unavailable")
+    elif status.stale:
+        reasons.append(f"the model is stale: the newest bundle failed to load, still serving the last good version {status.version}")
+    return "; ".join(reasons)
 
 
 def _log_health() -> dict:
@@ -72,10 +106,8 @@ def _log_health() -> dict:
 @login_not_required
 @require_GET
 def metrics_view(request):
-    token = settings.METRICS_TOKEN
-    bearer = request.headers.get("Authorization", "")
     is_operator = request.user.is_authenticated and request.user.has_perm("portal.view_operations")
-    if not is_operator and not (token and bearer == f"Bearer {token}"):
+    if not is_operator and not _bearer_matches(request, settings.METRICS_TOKEN):
         if not request.user.is_authenticated:
             # A scraper, not a person: answer 401 with the scheme to use, never a redirect to the login page.
             response = HttpResponse("metrics need an operator session or 'Authorization: Bearer METRICS_TOKEN'\n", status=401)

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webportal.portal import charts, csv_import, selectors, services, serving
+from webportal.portal import charts, csv_import, outage, selectors, services, serving
 from webportal.portal.forms import DescriptionForm, FeedbackForm, FilterForm, ImportForm, ReviewRequestForm
 from webportal.portal.models import Component, Label, Prediction
 from webportal.portal.reviews import review_state
@@ -37,12 +38,25 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def classify(request):
     form = DescriptionForm(request.POST or None)
-    component = None
+    component, not_stored = None, False
     if request.method == "POST" and form.is_valid():
-        component = services.component_create(text=form.cleaned_data["text"], user=request.user, source=Prediction.Source.FORM)
-        form = DescriptionForm()
-    recent = Component.objects.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
-    return render(request, "portal/classify.html", {"form": form, "component": component, "recent": recent})
+        try:
+            component = services.component_create(text=form.cleaned_data["text"], user=request.user, source=Prediction.Source.FORM)
+        except DatabaseError as exc:
+            if not outage.is_outage(exc):
+                raise
+            outage.log.error("classify form: the entry was not stored: %s: %s", type(exc).__name__, exc)
+            not_stored = True  # component_create is one transaction: nothing of the entry was kept
+        else:
+            form = DescriptionForm()
+    try:
+        recent = list(Component.objects.filter(created_by=request.user).order_by("-created_at", "-id")[:8])
+    except DatabaseError:
+        if not not_stored:
+            raise
+        recent = []
+    context = {"form": form, "component": component, "recent": recent, "not_stored": not_stored}
+    return render(request, "portal/classify.html", context, status=503 if not_stored else 200)
 
 
 def _filtered_components(request):
@@ -133,9 +147,13 @@ def component_import(request):
         if upload.size > settings.IMPORT_MAX_BYTES:
             form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_048_576} MB.")
         else:
-            batch = csv_import.components_import_csv(
-                data=upload.read(), user=request.user, filename=upload.name, key=form.cleaned_data["key"]
-            )
+            try:
+                batch = csv_import.components_import_csv(
+                    data=upload.read(), user=request.user, filename=upload.name, key=form.cleaned_data["key"]
+                )
+            except csv_import.ImportKeyConflict as exc:
+                form.add_error(None, f"Not imported: {exc}. Reload the page and upload the file again.")
+                return render(request, "portal/import.html", {"form": form, "batch": None}, status=409)
     return render(request, "portal/import.html", {"form": form, "batch": batch})
 
 

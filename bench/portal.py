@@ -72,14 +72,15 @@ def manage(env: dict, *args: str) -> str:
 
 
 class Gunicorn:
-    def __init__(self, env: dict, log: Path, workers: int = 2):
+    def __init__(self, env: dict, log: Path, workers: int = 2, extra_args: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning"],
+            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--config", "python:webportal.gunicorn_conf",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning", *extra_args],
             cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

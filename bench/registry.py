@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the project's packages first
 
-MODEL_NAME = "registry-bench"
+BENCH_MODEL = "registry-bench"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -57,7 +57,7 @@ def bench_run(uri: str, folder: Path) -> str:
         parity_rows=200,
         tracking_uri=uri,
         experiment="registry-bench",
-        model_name=MODEL_NAME,
+        model_name=BENCH_MODEL,
         progress=False,
     )
     return train(config).run_id
@@ -70,25 +70,25 @@ def run(uri: str, repeat: int, downloads: int) -> list[tuple[str, int, float, fl
 
     with tempfile.TemporaryDirectory() as tmp:
         run_id = bench_run(uri, Path(tmp))
-    ref = register_run(run_id, model_name=MODEL_NAME, tracking_uri=uri)
-    promote(ref.version, reason="benchmark", actor="bench", model_name=MODEL_NAME, tracking_uri=uri)
+    ref = register_run(run_id, model_name=BENCH_MODEL, tracking_uri=uri)
+    promote(ref.version, reason="benchmark", actor="bench", model_name=BENCH_MODEL, tracking_uri=uri)
     client = get_client(uri)
     session = requests.Session()
     rest = f"{uri}/api/2.0/mlflow/registered-models/alias"
 
     def rest_alias():
-        resp = session.get(rest, params={"name": MODEL_NAME, "alias": "champion"}, timeout=10)
+        resp = session.get(rest, params={"name": BENCH_MODEL, "alias": "champion"}, timeout=10)
         resp.raise_for_status()
         return resp.json()["model_version"]["version"]
 
     rows = []
     samples = timed(rest_alias, repeat)
     rows.append(("alias -> version, plain REST GET (what a portal needs)", repeat, statistics.median(samples), percentile(samples, 99)))
-    samples = timed(lambda: client.get_model_version_by_alias(MODEL_NAME, "champion"), repeat)
+    samples = timed(lambda: client.get_model_version_by_alias(BENCH_MODEL, "champion"), repeat)
     rows.append(("alias -> version, MlflowClient.get_model_version_by_alias", repeat, statistics.median(samples), percentile(samples, 99)))
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "bundle"
-        samples = timed(lambda: download_bundle(dst, model_name=MODEL_NAME, tracking_uri=uri), downloads, warmup=1)
+        samples = timed(lambda: download_bundle(dst, model_name=BENCH_MODEL, tracking_uri=uri), downloads, warmup=1)
         size = sum(p.stat().st_size for p in dst.iterdir())
     name = f"bundle download @champion ({size / 1024:.0f} KiB, 5 files, checksum verified)"
     rows.append((name, downloads, statistics.median(samples), percentile(samples, 99)))

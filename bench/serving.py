@@ -47,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV import (0: no import)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL (a database is made)")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--gthread", type=int, default=4, help="threads of the extra keep-alive (gthread) portal rows; 0: none")
     parser.add_argument("--mlflow-start-s", type=float, default=180.0, help="how long `mlflow models serve` may take to answer")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -60,13 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def portal(root: Path, bundle: Path, database_url: str, workers: int) -> tuple[Gunicorn, str, dict]:
+def portal(root: Path, bundle: Path, database_url: str, workers: int, extra_args: tuple[str, ...] = ()) -> tuple[Gunicorn, str, dict]:
     env = portal_env(root, bundle.resolve(), database_url)
     env["PORTAL_BENCH_NOOP"] = "1"
     manage(env, "migrate", "--noinput")
     manage(env, "setup_roles", "--demo-users")
     token = re.search(r"([0-9a-f]{40})", manage(env, "drf_create_token", "tech")).group(1)
-    return Gunicorn(env, root / "gunicorn.log", workers=workers), token, env
+    return Gunicorn(env, root / "gunicorn.log", workers=workers, extra_args=extra_args), token, env
 
 
 def model_and_mlflow(args: argparse.Namespace, root: Path) -> tuple[Path, MlflowServe | None, str, str]:
@@ -107,6 +108,10 @@ def plan(args, servers: dict, tokens: dict, mlflow_server, bodies: dict, predict
     ]
     if "pg" in servers:
         steps.append(http("classify_pg", f"{servers['pg'].url}/api/v1/classify", servers["pg"].proc.pid, single, tokens["pg"]))
+    if "gthread" in servers:
+        gthread = servers["gthread"]
+        steps.append(http("echo_gt", f"{gthread.url}/bench/echo", gthread.proc.pid, single, tokens["gthread"]))
+        steps.append(http("classify_gt", f"{gthread.url}/api/v1/classify", gthread.proc.pid, single, tokens["gthread"]))
     steps.append(http("batch100", f"{sqlite.url}/api/v1/classify", sqlite.proc.pid, bodies["batch"], tokens["sqlite"], len(batch)))
     if mlflow_server is not None:
         steps.append(http("mlflow", f"{mlflow_server.url}/invocations", mlflow_server.pid, bodies["mlflow"], None))
@@ -151,6 +156,13 @@ def measure(args: argparse.Namespace) -> dict:
                 servers["pg"], tokens["pg"], _ = portal(root / "pg", bundle, pg_url, args.workers)
                 stop.append(servers["pg"].stop)
                 cold_start(servers["pg"], tokens["pg"])
+            if args.gthread:
+                (root / "gthread").mkdir()
+                gthread_url = f"sqlite:///{root / 'gthread' / 'portal.sqlite3'}"
+                extra = ("--threads", str(args.gthread))  # more than 1: gunicorn's gthread worker, which keeps connections alive
+                servers["gthread"], tokens["gthread"], _ = portal(root / "gthread", bundle, gthread_url, args.workers, extra)
+                stop.append(servers["gthread"].stop)
+                cold_start(servers["gthread"], tokens["gthread"])
             time.sleep(1.0)  # the second workers finish booting
             results["runs"] = run_rows(plan(args, servers, tokens, mlflow_server, bodies, predictor, batch), root)
             results["worker_rss_mb"] = [rss_mb(pid) for pid in servers["sqlite"].worker_pids()]
@@ -159,6 +171,8 @@ def measure(args: argparse.Namespace) -> dict:
             for stop_one in reversed(stop):
                 stop_one()
         results["logged"] = {"sqlite": count_api_predictions(sqlite_url), **({"pg": count_api_predictions(pg_url)} if pg_url else {})}
+        if args.gthread:
+            results["logged"]["gthread"] = count_api_predictions(gthread_url)
     results["load_after"] = os.getloadavg()
     return results
 

@@ -9,6 +9,8 @@ LABELS = {
     "echo": "authenticated echo (token, JSON parse + validation)",
     "classify": "classify API, 1 text, log on SQLite",
     "classify_pg": "classify API, 1 text, log on PostgreSQL",
+    "echo_gt": "authenticated echo, gthread worker (keep-alive)",
+    "classify_gt": "classify API, SQLite, gthread worker (keep-alive)",
     "batch100": "classify API, batch of 100, SQLite",
     "mlflow": "`mlflow models serve` /invocations (same ONNX)",
     "onnx1": "ONNX Runtime alone (Predictor loop), 1 text",
@@ -31,6 +33,7 @@ def summary(runs: list[dict]) -> dict:
         "p50_ms": mean("p50_ms"),
         "p99_ms": max(r["p99_ms"] for r in runs),
         "cpu_us": mean("worker_cpu_us_per_request"),
+        "load_cpu_us": sum(r.get("load_cpu_us_per_request", 0.0) for r in runs) / len(runs),
         "answered": sum(r["answered"] for r in runs),
         "non_2xx": sum(r["non_2xx"] for r in runs),
     }
@@ -45,8 +48,10 @@ def row_table(results: dict) -> list[str]:
         answered["classify"] = f"{sqlite_answers:,} / {logged.get('sqlite', 0):,} rows (with the batch rows)"
     if "classify_pg" in rows:
         answered["classify_pg"] = f"{1 + rows['classify_pg']['answered']:,} / {logged.get('pg', 0):,} rows"
+    if "classify_gt" in rows:
+        answered["classify_gt"] = f"{1 + rows['classify_gt']['answered']:,} / {logged.get('gthread', 0):,} rows"
     lines = [
-        "| row | throughput | p50 ms | p99 ms | CPU per request (serving processes) | answered / logged |",
+        "| row | throughput | p50 ms | p99 ms | CPU per request: server / load generator | answered / logged |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for key, label in LABELS.items():
@@ -57,7 +62,8 @@ def row_table(results: dict) -> list[str]:
         r = rows[key]
         rate = f"{r['rows_per_s']:,.0f} rows/s ({r['rps']:,.0f} req/s)" if key in ROWS_PER_S else f"{r['rps']:,.0f} req/s"
         bad = f", {r['non_2xx']} non-2xx" if r["non_2xx"] else ""
-        lines.append(f"| {label} | {rate} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} | {r['cpu_us']:,.0f} us | {answered.get(key, '')}{bad} |")
+        cpu = f"{r['cpu_us']:,.0f} / {r['load_cpu_us']:,.0f} us" if r["load_cpu_us"] else f"{r['cpu_us']:,.0f} us (in-process)"
+        lines.append(f"| {label} | {rate} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} | {cpu} | {answered.get(key, '')}{bad} |")
     return lines
 
 
@@ -67,9 +73,30 @@ def _ratio_line(name: str, value: float | None, target: str, met: bool | None, d
     return f"| {name} | {shown} | {target} | {verdict} |", met
 
 
+def information(rows: dict) -> list[tuple[str, None]]:
+    """Ratios printed beside the targets, decided by none: by CPU per request, the gthread rows, the old no-op ratio."""
+    cls, echo, noop, mlf = rows.get("classify"), rows.get("echo"), rows.get("noop"), rows.get("mlflow")
+    checks = []
+    if cls and echo and mlf:  # on a shared machine the CPU a request costs is steadier than requests per second
+        by_cpu = f"echo {echo['cpu_us'] / cls['cpu_us']:.0%}, mlflow {mlf['cpu_us'] / cls['cpu_us']:.2f}x"
+        checks.append(_ratio_line("(information) the same ratios by server CPU per request", 0.0, "", None, by_cpu))
+    gt_cls, gt_echo = rows.get("classify_gt"), rows.get("echo_gt")
+    if gt_cls and gt_echo:
+        ratio = gt_cls["rps"] / gt_echo["rps"]
+        checks.append(_ratio_line("(information) gthread: classify / echo", ratio, "", None, f"{ratio:.0%}"))
+    if gt_cls and mlf:
+        ratio, p99 = gt_cls["rps"] / mlf["rps"], gt_cls["p99_ms"] / mlf["p99_ms"]
+        detail = f"{ratio:.2f}x, {p99:.2f}; by CPU {mlf['cpu_us'] / gt_cls['cpu_us']:.2f}x"
+        checks.append(_ratio_line("(information) gthread classify / mlflow: throughput, p99", ratio, "", None, detail))
+    if cls and noop:
+        ratio = cls["rps"] / noop["rps"]
+        checks.append(_ratio_line("(information) classify / no-op view, the old target", ratio, "(was >= 75%)", None, f"{ratio:.0%}"))
+    return checks
+
+
 def target_table(results: dict) -> tuple[list[str], int, int]:
     rows = {key: summary(runs) for key, runs in results.get("runs", {}).items()}
-    cls, echo, noop, mlf = rows.get("classify"), rows.get("echo"), rows.get("noop"), rows.get("mlflow")
+    cls, echo, mlf = rows.get("classify"), rows.get("echo"), rows.get("mlflow")
     checks = []
     if cls and echo:
         ratio = cls["rps"] / echo["rps"]
@@ -111,9 +138,7 @@ def target_table(results: dict) -> tuple[list[str], int, int]:
         met = imported["seconds"] < TARGETS["import_s"] and imported["imported"] == imported["rows"]
         detail = f"{imported['seconds']:.1f} s ({imported['imported']:,} of {imported['rows']:,} stored)"
         checks.append(_ratio_line("CSV import through the upload page", imported["seconds"], "< 15 s", met, detail))
-    if cls and noop:
-        ratio = cls["rps"] / noop["rps"]
-        checks.append(_ratio_line("(information) classify / no-op view, the old target", ratio, "(was >= 75%)", None, f"{ratio:.0%}"))
+    checks += information(rows)
     lines = ["| target | measured | wanted | |", "|---|---|---|---|"] + [line for line, _ in checks]
     decided = [met for _, met in checks if met is not None]
     return lines, sum(decided), len(decided)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import secrets
 import statistics
 import time
@@ -37,11 +38,18 @@ def tree_cpu_s(pid: int, *, include_root: bool = False) -> float:
     return total
 
 
+def _own_cpu_s() -> float:
+    """CPU of this process and its waited-for children (wrk runs as one): the load generator's cost."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def http_row(url: str, *, cpu: Callable[[], float], rows_per_request: int = 1, **load_kw) -> dict:
     """One wrk (or Python) load run, with the serving processes' CPU per request and rows per second."""
-    before = cpu()
+    before, generator = cpu(), _own_cpu_s()
     result = load(url, **load_kw)
     result["worker_cpu_us_per_request"] = (cpu() - before) / max(1, result["requests"]) * 1e6
+    result["load_cpu_us_per_request"] = (_own_cpu_s() - generator) / max(1, result["requests"]) * 1e6
     result["rows_per_s"] = result["rps"] * rows_per_request
     result["answered"] = result["requests"] - result["non_2xx"]
     return result
@@ -68,6 +76,7 @@ def onnx_alone(predictor, texts: list[str], seconds: float) -> dict:
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(n - 1, int(0.99 * n))] * 1000,
         "worker_cpu_us_per_request": cpu / n * 1e6,
+        "load_cpu_us_per_request": 0.0,
         "non_2xx": 0,
     }
 

@@ -13,6 +13,13 @@ from pathlib import Path
 from common.names import MODEL_NAME, SERVER_PID_FILE, local_server_url, server_uri
 from common.paths import PROJECT_ROOT, environment_dir, environment_settings, pipeline_var_dir
 
+# Ports from the environment, so every `python -m ci` command of one stack agrees without repeating flags.
+PORT_VARIABLES = {
+    "staging_port": "PIPELINE_STAGING_PORT",
+    "production_port": "PIPELINE_PRODUCTION_PORT",
+    "mlflow_port": "PIPELINE_MLFLOW_PORT",
+}
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -100,7 +107,8 @@ class PipelineConfig:
     def from_env(cls, environ: dict | None = None, **overrides) -> PipelineConfig:
         """Defaults, then the environment (read here only), then `overrides` that are not None.
 
-        PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
+        PIPELINE_VAR_DIR moves the state folder and PIPELINE_STAGING_PORT / PIPELINE_PRODUCTION_PORT / PIPELINE_MLFLOW_PORT
+        the ports. PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
         PORTAL_URL the compose target's volume and portal; PIPELINE_K8S_CONTEXT and PIPELINE_K8S_PORTAL_IMAGE the
         k8s target's cluster and image. The tracking URI follows the one rule
         (common.names.server_uri) over this pipeline's MLflow folder: --tracking-uri or PIPELINE_TRACKING_URI,
@@ -114,7 +122,9 @@ class PipelineConfig:
         unknown = set(given) - {f.name for f in fields(cls)}
         if unknown:
             raise TypeError(f"PipelineConfig has no setting {', '.join(sorted(unknown))}")
+        ports = {name: int(env[var]) for name, var in PORT_VARIABLES.items() if str(env.get(var, "")).strip()}
         values = {
+            **ports,
             "var": pipeline_var_dir(env),
             "target": env.get("PIPELINE_DEPLOY_TARGET") or "local",
             "demo_password": env.get("PORTAL_DEMO_PASSWORD") or None,

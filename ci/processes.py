@@ -175,6 +175,8 @@ def start_portal(config: PipelineConfig, env: Environment, app_dir: Path) -> int
         "--pid",
         str(env.pid_file),
         "--no-control-socket",
+        "--config",
+        "python:webportal.gunicorn_conf",
         "--preload",
         "--timeout",
         "180",  # a 100,000-row CSV import runs inside its upload request

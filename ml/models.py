@@ -12,6 +12,11 @@ from torch import nn
 from ml.text import TokenizerSpec, numeric_features
 
 MODEL_TYPES = ("baseline", "cnn")
+# The run artifact the gate's parity check loads: a plain state dict (tensors only), read with weights_only=True
+# into the class built from this code, so a planted pickle in the registry never runs (the pickled PyTorch
+# flavor stays for people, never for the pipeline).
+PYTORCH_WEIGHTS = "pytorch_weights"
+STATE_DICT_FILE = "state_dict.pt"
 
 
 class ReferenceBaseline(nn.Module):
@@ -112,3 +117,27 @@ def build_model(model_type: str, *, embeddings: torch.Tensor, spec: TokenizerSpe
     if model_type == "cnn":
         return TextCNN(embeddings, torch.as_tensor(numeric_features(spec)))
     raise ValueError(f"unknown model type {model_type!r}; choose one of {MODEL_TYPES}")
+
+
+def save_weights(model: nn.Module, path) -> None:
+    """The state dict alone (tensors), never the module object."""
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+
+
+def load_weights(model_type: str, path) -> nn.Module:
+    """A model of `model_type` built from this code, its shapes read off the state dict, loaded strictly.
+    torch.load(weights_only=True) refuses anything but tensors and plain containers: no code runs."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} is not a state dict of tensors")
+    if model_type == "cnn":
+        convs = [state[f"convs.{i}.weight"] for i in range(len(state)) if f"convs.{i}.weight" in state]
+        kernels = tuple(int(w.shape[2]) for w in convs)
+        model = TextCNN(state["embedding.weight"], state["numeric"], channels=int(convs[0].shape[0]), kernels=kernels)
+    elif model_type == "baseline":
+        embeddings = state["embedding.weight"]
+        model = ReferenceBaseline(embeddings, state["head.1.weight"].shape[1] // embeddings.shape[1])
+    else:
+        raise ValueError(f"unknown model type {model_type!r}; choose one of {MODEL_TYPES}")
+    model.load_state_dict(state, strict=True)
+    return model.eval()

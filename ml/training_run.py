@@ -276,12 +276,18 @@ def _model_card(
 
 
 def _log_bundle_and_models(mlflow, out: Path, model, parity_ids: np.ndarray, test_probs: np.ndarray) -> None:
-    """The bundle and its tokenizer as run artifacts, and both model flavors (ONNX for serving, PyTorch for people)."""
+    """The bundle and its tokenizer as run artifacts, the PyTorch weights (state dict) for the gate, and both model
+    flavors (ONNX for serving, PyTorch for people)."""
     import onnx
     from mlflow.models import infer_signature
 
+    from ml.models import PYTORCH_WEIGHTS, STATE_DICT_FILE, save_weights
+
     mlflow.log_artifacts(str(out), artifact_path="bundle")
     mlflow.log_artifact(str(out / bundle_files.TOKENIZER_FILE), artifact_path="tokenizer")
+    with tempfile.TemporaryDirectory() as tmp:  # the gate's parity check reads these weights, never the pickle below
+        save_weights(model, Path(tmp) / STATE_DICT_FILE)
+        mlflow.log_artifact(str(Path(tmp) / STATE_DICT_FILE), artifact_path=PYTORCH_WEIGHTS)
     signature = infer_signature(parity_ids[:4], test_probs[:4] if len(test_probs) >= 4 else np.zeros(4, dtype=np.float32))
     mlflow.onnx.log_model(
         onnx.load(str(out / bundle_files.MODEL_FILE)), name="onnx_model", signature=signature, save_as_external_data=False

@@ -15,16 +15,8 @@ from pathlib import Path
 
 from common.names import SERVER_URL_FILE
 from common.processes import pid_alive
-from mlruns_server.config import (
-    ServerConfig,
-    ServerError,
-    check_auth_env,
-    check_backend,
-    check_port,
-    masked,
-    prepare_artifacts,
-    write_auth_config,
-)
+from mlruns_server.config import ServerConfig, ServerError
+from mlruns_server.preflight import check_auth_env, check_backend, check_port, masked, prepare_artifacts, write_auth_config
 
 STOP_GRACE_S = 20.0
 
@@ -52,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--auth",
         action="store_true",
-        help="MLflow basic auth; needs MLFLOW_AUTH_ADMIN_USERNAME, MLFLOW_AUTH_ADMIN_PASSWORD, MLFLOW_FLASK_SERVER_SECRET_KEY",
+        help="MLflow basic auth (always on beyond loopback); needs MLFLOW_AUTH_ADMIN_USERNAME, MLFLOW_AUTH_ADMIN_PASSWORD, "
+        "MLFLOW_FLASK_SERVER_SECRET_KEY; optional read-only user MLFLOW_AUTH_READER_USERNAME / _PASSWORD",
     )
     p.add_argument("--enable-jobs", action="store_true", help="start MLflow's background job runner (off: it costs ~1.5 GB)")
     p.add_argument("--check", action="store_true", help="run the pre-flight checks and exit")
@@ -119,6 +112,18 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _ensure_reader(config: ServerConfig) -> None:
+    if not config.needs_auth:
+        return
+    from mlruns_server.users import ensure_reader
+
+    try:
+        if name := ensure_reader(config.url):
+            print(f"mlruns_server: read-only user {name!r} ready", flush=True)
+    except ServerError as exc:
+        print(f"mlruns_server: warning: {exc}", file=sys.stderr, flush=True)
+
+
 def preflight(config: ServerConfig) -> None:
     config.all_allowed_hosts()  # refuses patterns in --allowed-hosts
     check_auth_env(config)
@@ -130,8 +135,11 @@ def preflight(config: ServerConfig) -> None:
 def serve(config: ServerConfig) -> int:
     preflight(config)
     claim_pid_file(config.pid_file, config.url)
-    if config.auth:
+    if config.needs_auth:
         write_auth_config(config)
+    else:
+        note = "anyone on this machine may write the registry; --auth turns it on"
+        print(f"mlruns_server: open: no authentication on loopback {config.url} ({note})", flush=True)
     stopping = {"signal": None}
     child = subprocess.Popen(config.command(), env=config.environment(), start_new_session=True, preexec_fn=_die_with_parent)
 
@@ -152,8 +160,9 @@ def serve(config: ServerConfig) -> int:
         announced = False
         while child.poll() is None:
             if not announced and stopping["signal"] is None and _healthy(config.url):
-                print(f"mlruns_server: MLflow UI ready at {config.url}", flush=True)
+                print(f"mlruns_server: MLflow UI ready at {config.url}" + (" (basic auth)" if config.needs_auth else ""), flush=True)
                 announced = True
+                _ensure_reader(config)
             time.sleep(0.5 if not announced else 1.0)
             if stopping["signal"] is not None:
                 try:

@@ -75,6 +75,7 @@ class Env:
     api_auth_cache_seconds: int
     prediction_log_flush_ms: int
     prediction_log_max_pending: int
+    prediction_log_spool: bool
     cache_url: str
     var_dir: Path
     environment: str
@@ -122,6 +123,7 @@ def load(environ: dict | None = None) -> Env:
         api_auth_cache_seconds=_int(environ, "API_AUTH_CACHE_SECONDS", 30),
         prediction_log_flush_ms=_int(environ, "PREDICTION_LOG_FLUSH_MS", 100),
         prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),
+        prediction_log_spool=_bool(environ, "PREDICTION_LOG_SPOOL", True),
         cache_url=environ.get("CACHE_URL", "").strip(),
         var_dir=var,
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),

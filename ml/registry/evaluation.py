@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml.bundle import read_card
 from ml.registry.behaviour import behaviour_rates
 from ml.registry.client import fluent_api_at
 from ml.registry.gate_config import SETS, GateConfig
@@ -61,13 +62,35 @@ def _latency(predictor, texts: list[str], calls: int) -> tuple[float, float]:
     return float(np.median(times)), float(np.percentile(times, 99))
 
 
-def _parity(ref: ModelRef, predictor, texts: list[str]) -> float:
-    """Max |PyTorch - ONNX| probability over texts, for the two flavors of the same training run."""
-    import mlflow.pytorch
+def _pytorch_weights(ref: ModelRef, workdir: Path, tracking_uri: str | None) -> Path | None:
+    """The run's state dict (ml.models.PYTORCH_WEIGHTS), or None for a run logged without one."""
+    import mlflow
+
+    from ml.models import PYTORCH_WEIGHTS, STATE_DICT_FILE
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    if not any(f.path.endswith(STATE_DICT_FILE) for f in client.list_artifacts(ref.run_id, PYTORCH_WEIGHTS)):
+        return None
+    target = workdir / f"v{ref.version}-weights"
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(client.download_artifacts(ref.run_id, f"{PYTORCH_WEIGHTS}/{STATE_DICT_FILE}", str(target)))
+
+
+def _parity(weights: Path, model_type: str, predictor, texts: list[str]) -> float | None:
+    """Max |PyTorch - ONNX| probability over texts, for the two flavors of the same training run. The PyTorch side is
+    the run's state dict loaded with weights_only=True into the class from this code (never the pickled flavor:
+    a model planted in the registry must not run code in the pipeline). None when the weights do not load."""
+    import pickle
+
     import torch
 
-    model = mlflow.pytorch.load_model(ref.pytorch_uri, map_location="cpu")
-    model.eval()
+    from ml.models import load_weights
+
+    try:
+        model = load_weights(model_type, weights)
+    except (pickle.UnpicklingError, ValueError, KeyError, RuntimeError) as exc:
+        print(f"gate: the PyTorch weights of this version were refused ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+        return None
     ids = predictor.encode(texts)
     with torch.no_grad():
         torch_probs = model(torch.from_numpy(ids)).float().reshape(-1).numpy()
@@ -83,7 +106,9 @@ def evaluate_version(ref: ModelRef, holdout: Holdout, config: GateConfig, *, tra
     frame = holdout.frame
     accuracy, errors = _accuracy(predictor, frame)
     with fluent_api_at(tracking_uri):
-        parity = _parity(ref, predictor, list(frame["text"].iloc[: config.parity_rows])) if ref.pytorch_uri else None
+        weights = _pytorch_weights(ref, workdir, tracking_uri)
+    model_type = read_card(bundle_dir).model_type
+    parity = _parity(weights, model_type, predictor, list(frame["text"].iloc[: config.parity_rows])) if weights else None
     median, p99 = _latency(predictor, list(frame["text"].iloc[:500]), config.latency_calls)
     return Evaluation(
         version=ref.version,

@@ -173,3 +173,17 @@ def test_every_target_describes_its_deploy_smoke_and_portal(tmp_path, target):
     described = target_for(config).describe()
     assert set(described) == {"deploy", "smoke", "served"}
     assert ("127.0.0.1:9100" if target == "local" else "http://portal:8000") in described["smoke"]
+
+
+def test_the_last_line_says_what_happened_to_production():
+    from ci.runner import PipelineResult
+    from ci.verdict import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, exit_status
+
+    outputs = {"register": {"version": "3"}, "gate": {"verdict": "rejected", "previous_champion": "2"}, "package": {"model_version": "2"}}
+    rejected = PipelineResult("p1", status="rejected", outputs=outputs)
+    assert rejected.ok and rejected.verdict_line == "new model v3 rejected by the gate; production unchanged (v2)"
+    assert exit_status("rejected", on_reject="fail") == EXIT_REJECTED
+    promoted = PipelineResult("p2", status="succeeded", outputs={**outputs, "package": {"model_version": "3"}})
+    assert promoted.verdict_line == "pipeline succeeded; production serves v3" and exit_status("succeeded", on_reject="fail") == EXIT_OK
+    failed = PipelineResult("p3", status="rolled_back", error="SmokeTestFailed: boom")
+    assert not failed.ok and "rolled back" in failed.verdict_line and exit_status("rolled_back", on_reject="warn") == EXIT_FAILED

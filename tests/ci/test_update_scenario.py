@@ -167,6 +167,7 @@ def test_update_scenario(pipeline_config):
     third = run()
     assert third.ok, "\n".join(lines) + _logs(config)
     assert third.outputs["gate"]["verdict"] == "rejected" and not third.outputs["gate"]["promoted"]
+    assert third.status == "rejected" and third.verdict_line.endswith("rejected by the gate; production unchanged (v2)")
     assert third.outputs["package"]["model_version"] == "2" and _health(production)["model_version"] == "2"
 
     # 4. A good model (v2's settings: CPU training is deterministic, so it passes the gate as a tie) with an

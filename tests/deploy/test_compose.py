@@ -17,18 +17,25 @@ from tests.deploy import helpers as h
 
 COMPOSE = h.REPO / "docker-compose.yml"
 GPU_OVERRIDE = h.REPO / "docker-compose.gpu.yml"
-SERVICES = {"postgres", "mlflow", "migrate", "portal", "monitor", "pipeline", "minio", "minio-bucket"}
-LONG_RUNNING_WITH_PORTS = {"postgres", "mlflow", "portal"}
+SERVICES = {"postgres", "mlflow", "migrate", "portal", "proxy", "monitor", "pipeline", "minio", "minio-bucket"}
+LONG_RUNNING_WITH_PORTS = {"postgres", "mlflow", "portal", "proxy"}
 ONE_SHOT = {"migrate", "pipeline", "minio-bucket"}
 S3_SERVICES = {"minio", "minio-bucket"}  # profile s3: the optional S3 artifact store
-THIRD_PARTY = {"postgres", *S3_SERVICES}
+THIRD_PARTY = {"postgres", "proxy", *S3_SERVICES}
 S3_SETTINGS = {
     "S3_ACCESS_KEY_ID": "test-only-minio",
     "S3_SECRET_ACCESS_KEY": "test-only-minio-secret",
     "MLFLOW_ARTIFACT_STORE": "s3://compliance-mlflow/artifacts",
     "MLFLOW_S3_ENDPOINT": "http://minio:9000",
 }
-TEST_SECRETS = {"POSTGRES_PASSWORD": "test-only-password", "SECRET_KEY": "test-only-secret-key"}
+TEST_SECRETS = {
+    "POSTGRES_PASSWORD": "test-only-password",
+    "SECRET_KEY": "test-only-secret-key",
+    "MLFLOW_AUTH_ADMIN_PASSWORD": "test-only-admin",
+    "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only-flask",
+    "MLFLOW_AUTH_READER_PASSWORD": "test-only-reader",
+    "HEALTH_TOKEN": "test-only-health",
+}
 
 
 def compose_binary() -> str:
@@ -102,7 +109,10 @@ def test_gpu_override_validates_on_top_of_the_compose_file(tmp_path):
     assert "cu" in pipeline["build"]["args"]["TORCH_INDEX_URL"]
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "SECRET_KEY"])
+@pytest.mark.parametrize(
+    "missing",
+    ["POSTGRES_PASSWORD", "SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_READER_PASSWORD"],
+)
 def test_compose_refuses_to_start_without_the_required_secrets(tmp_path, missing):
     env_file_from_example(tmp_path, **{missing: None})
     result = run_compose(tmp_path, "config", "-q")
@@ -158,10 +168,14 @@ def test_services_run_on_postgresql_and_the_tracking_server(resolved):
     assert command[command.index("--artifacts-destination") + 1] == "/mlartifacts"
     assert "mlflow" in command[command.index("--allowed-hosts") + 1].split(",")
     assert any(v.endswith(":/mlartifacts") or ":/mlartifacts:" in v for v in _volume_specs(services["mlflow"]))
+    assert mlflow_env["MLFLOW_AUTH_ADMIN_PASSWORD"] == "test-only-admin" and mlflow_env["MLFLOW_AUTH_READER_PASSWORD"] == "test-only-reader"
     for name in ("migrate", "portal", "monitor", "pipeline"):
         env = services[name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/portal" in env["DATABASE_URL"], name
         assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000", name
+        # every client signs in: the writers as the admin, the portal (reads only) as the read-only user
+        expected = ("reader", "test-only-reader") if name == "portal" else ("admin", "test-only-admin")
+        assert (env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]) == expected, name
         assert env["MODEL_DIR"].startswith("/models/"), name
     assert services["portal"]["command"][:3] == ["gunicorn", "webportal.wsgi", "--no-control-socket"]
     assert services["monitor"]["command"][:5] == ["python", "-m", "monitoring", "schedule", "--every"]
@@ -215,8 +229,8 @@ def test_no_secrets_are_written_inline():
 
 def test_app_services_read_secrets_from_the_env_file(raw):
     for name, service in raw["services"].items():
-        if name in S3_SERVICES:
-            continue  # MinIO gets its two keys by interpolation, not the whole .env
+        if name in S3_SERVICES or name == "proxy":
+            continue  # MinIO gets its two keys by interpolation, not the whole .env; nginx needs no setting
         env_file = service.get("env_file")
         assert env_file in (".env", [".env"]), f"{name}: env_file must be .env"
 
@@ -289,3 +303,18 @@ def test_without_the_profile_artifacts_stay_on_the_volume(resolved):
         assert resolved["services"][name]["profiles"] == ["s3"], f"{name} must not start with a plain `up`"
     mlflow = resolved["services"]["mlflow"]
     assert mlflow["command"][mlflow["command"].index("--artifacts-destination") + 1] == "/mlartifacts"
+
+
+def test_the_portal_is_published_only_through_the_buffering_proxy(resolved):
+    """Slow clients meet nginx, never gunicorn: the portal has no host port, the proxy has the portal's, mounts the
+    repository's config, waits for a healthy portal, and that config buffers heads, bodies and answers."""
+    services = resolved["services"]
+    assert not services["portal"].get("ports"), "the portal must not be published past the proxy"
+    proxy = services["proxy"]
+    assert [str(p.get("target", p) if isinstance(p, dict) else p).split(":")[-1] for p in proxy["ports"]] == ["8000"]
+    assert "/etc/nginx/conf.d/default.conf:ro" in " ".join(_volume_specs(proxy))
+    assert proxy["depends_on"]["portal"]["condition"] == "service_healthy"
+    conf = (h.REPO / "docker" / "nginx" / "portal.conf").read_text()
+    for directive in ("server portal:8000", "client_header_timeout 10s", "proxy_request_buffering on", "proxy_buffering on",
+                      "client_max_body_size 60m"):  # fmt: skip
+        assert directive in conf, directive

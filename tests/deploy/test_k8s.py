@@ -109,7 +109,9 @@ def test_a_missing_secret_env_file_is_named_with_the_fix(tmp_path, overlay):
     message = str(missing.value)
     assert f"{target / 'portal.env'} is missing" in message and "portal.env.example" in message and "SECRET_KEY" in message
     assert "Traceback" not in message and "evalsymlink" not in message
-    (target / "portal.env").write_text("SECRET_KEY=\nDATABASE_URL=postgres://x@db/portal\nMETRICS_TOKEN=t\nCACHE_URL=redis://r\n")
+    (target / "portal.env").write_text(
+        "SECRET_KEY=\nDATABASE_URL=postgres://x@db/portal\nMETRICS_TOKEN=t\nHEALTH_TOKEN=t\nCACHE_URL=redis://r\n"
+    )
     with pytest.raises(kustomize.KustomizeError, match=r"portal.env leaves SECRET_KEY empty"):
         kustomize.render(target)
 
@@ -191,7 +193,13 @@ def test_the_portal_resolves_the_champion_through_the_tracking_server_with_a_cac
     assert env["MODEL_CACHE_DIR"] in mounts, "the model cache is not on a volume"
     assert env["PORTAL_VAR_DIR"] in mounts and "/tmp" in mounts  # the root filesystem is read-only
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert set(env) >= {"SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "METRICS_TOKEN"}
+    assert set(env) >= {"SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "METRICS_TOKEN", "HEALTH_TOKEN"}
+    # the tracking server runs with basic auth: the portal signs in as the read-only user of the mlflow Secret
+    refs = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"] if "valueFrom" in item}
+    assert refs["MLFLOW_TRACKING_USERNAME"]["key"] == "MLFLOW_AUTH_READER_USERNAME"
+    assert refs["MLFLOW_TRACKING_PASSWORD"]["name"] == next(n for n in objects(docs, "Secret") if n.startswith("mlflow-secrets"))
+    server = env_of(docs, pod_spec(objects(docs, "Deployment")["mlflow"])["containers"][0])
+    assert {"MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_READER_PASSWORD"} <= set(server)
 
 
 def webportal_env_names() -> set[str]:
@@ -201,12 +209,18 @@ def webportal_env_names() -> set[str]:
 
 
 def mlflow_server_env_names() -> set[str]:
+    from mlruns_server.config import AUTH_ENV, READER_ENV
+
     text = (h.REPO / "mlruns_server" / "config.py").read_text()
-    return set(re.findall(r'^ENV_[A-Z_]+ = "([A-Z_]+)"', text, flags=re.M)) | {
-        "MLFLOW_S3_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    }
+    return (
+        set(re.findall(r'^ENV_[A-Z_]+ = "([A-Z_]+)"', text, flags=re.M))
+        | {*AUTH_ENV, *READER_ENV}
+        | {
+            "MLFLOW_S3_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        }
+    )
 
 
 @pytest.mark.parametrize("overlay", kustomize.OVERLAYS)
@@ -233,7 +247,8 @@ def test_ports_probes_images_and_commands_agree_with_compose(rendered, compose):
         image, _, _ = container["image"].partition(":")
         assert image == services[name]["image"].split(":")[0], name
         container_port = container["ports"][0]["containerPort"]
-        assert any(str(p).endswith(f":{container_port}") for p in services[name]["ports"]), f"{name}: compose publishes another port"
+        exposed = services[name].get("ports") or services[name]["expose"]  # the portal is published through the proxy
+        assert any(str(p).split(":")[-1] == str(container_port) for p in exposed), f"{name}: compose serves another port"
         assert objects(docs, "Service")[name]["spec"]["ports"][0]["port"] == container_port
         health = " ".join(services[name]["healthcheck"]["test"])
         assert f"127.0.0.1:{container_port}{container['livenessProbe']['httpGet']['path'].split('?')[0]}'" in health, name

@@ -56,6 +56,8 @@ def test_evaluation_artifacts_and_tokenizer_are_logged(client, trained_run):
     } <= names
     assert {a.path for a in client.list_artifacts(trained_run.run_id, "bundle")} == {f"bundle/{n}" for n in BUNDLE_FILES}
     assert [a.path for a in client.list_artifacts(trained_run.run_id, "tokenizer")] == ["tokenizer/tokenizer.json"]
+    # the gate's parity check reads the weights as a plain state dict, never the pickled flavor
+    assert [a.path for a in client.list_artifacts(trained_run.run_id, "pytorch_weights")] == ["pytorch_weights/state_dict.pt"]
 
 
 def test_data_and_glove_vectors_are_logged_as_dataset_inputs(run):

@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("tests.registry.scenarios", "tests.registry.helpe
 
 from mlruns_server import ServerHandle, start_server  # noqa: E402
 from tests.registry import helpers  # noqa: E402
+from tests.server_logs import pytest_runtest_makereport  # noqa: E402, F401  (a failing test's report gets its servers' logs)
 
 QUIET_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -40,18 +41,6 @@ def _quiet_mlflow() -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        for value in getattr(item, "funcargs", {}).values():
-            handle = getattr(value, "server", value)
-            if isinstance(handle, ServerHandle):
-                report.sections.append((f"MLflow server log ({handle.uri})", handle.log(8000)))
-                break
 
 
 @dataclass
@@ -118,7 +107,7 @@ def pytest_collection_finish(session) -> None:
     if session.config.option.collectonly:
         return
     selected = [item.nodeid for item in session.items]
-    if any("registry/test_registry_server.py" in n for n in selected):
+    if any(f"registry/{name}" in n for n in selected for name in ("test_registry_server.py", "test_no_pickle.py")):
         _POOL["sqlite"] = start_server(var_dir=_scratch("mlflow-sqlite"), workers=1, wait=False)
     if any("registry/test_registry_postgres.py" in n for n in selected):
         name = f"cc_registry_{uuid.uuid4().hex[:12]}"

@@ -11,6 +11,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.names import MODEL_NAME, TRAINING_EXPERIMENT
+from common.processes import free_port
+
 MAX_LENGTH = 32
 
 
@@ -101,7 +104,7 @@ def write_bundle(tiny: TinyModel, folder: Path, *, run_id: str, metrics: dict, r
     tiny.spec.save(folder / "tokenizer.json")
     (folder / "labels.json").write_text(json.dumps(DEFAULT_LABELS), encoding="utf-8")
     card = {
-        "model_name": "component-compliance",
+        "model_name": MODEL_NAME,
         "model_version": None,
         "run_id": run_id,
         "model_type": "cnn",
@@ -133,8 +136,17 @@ def _accuracy(tiny: TinyModel) -> dict[str, float]:
     return out
 
 
-def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = "component-compliance", reference_rows: int = 50) -> str:
-    """One MLflow run as ml.training_run logs it: pytorch_model + onnx_model + bundle/ + contract metrics and tags."""
+def log_training_run(
+    tracking_uri: str,
+    tiny: TinyModel,
+    *,
+    experiment: str = TRAINING_EXPERIMENT,
+    reference_rows: int = 50,
+    flavor: object = None,
+    weights: Path | None = None,
+) -> str:
+    """One MLflow run as ml.training_run logs it: pytorch_model + pytorch_weights/ + onnx_model + bundle/ + contract
+    metrics and tags. `flavor` and `weights` replace the logged PyTorch flavor and state-dict file (planted models)."""
     import mlflow
     import mlflow.onnx
     import mlflow.pytorch
@@ -157,7 +169,14 @@ def log_training_run(tracking_uri: str, tiny: TinyModel, *, experiment: str = "c
             bundle = write_bundle(tiny, Path(tmp) / "bundle", run_id=run_id, metrics=metrics, reference_rows=reference_rows)
             mlflow.log_metrics(metrics)
             mlflow.set_tags({"git_commit": "0" * 40, "data_digest": "test-digest", "model_type": "cnn"})
-            mlflow.pytorch.log_model(tiny.model, name="pytorch_model", serialization_format="pickle", pip_requirements=["torch"])
+            flavor = tiny.model if flavor is None else flavor
+            mlflow.pytorch.log_model(flavor, name="pytorch_model", serialization_format="pickle", pip_requirements=["torch"])
+            from ml.models import PYTORCH_WEIGHTS, STATE_DICT_FILE, save_weights
+
+            if weights is None:
+                weights = Path(tmp) / STATE_DICT_FILE
+                save_weights(tiny.model, weights)
+            mlflow.log_artifact(str(weights), artifact_path=PYTORCH_WEIGHTS)
             mlflow.onnx.log_model(onnx.load(str(bundle / "model.onnx")), name="onnx_model", pip_requirements=["onnxruntime"])
             mlflow.log_artifacts(str(bundle), artifact_path="bundle")
     return run_id
@@ -168,10 +187,7 @@ class TcpProxy:
 
     def __init__(self, target_port: int, host: str = "127.0.0.1"):
         self.host, self.target_port = host, target_port
-        probe = socket.socket()
-        probe.bind((host, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port(host)
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -237,11 +253,3 @@ class TcpProxy:
             for s in (a, b):
                 with contextlib.suppress(OSError):
                     s.close()
-
-
-def unused_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port

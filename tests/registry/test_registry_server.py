@@ -8,6 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from common.processes import free_port
 from ml import registry
 from ml.registry import cli as registry_cli
 from ml.registry import ledger, promotion
@@ -160,7 +161,7 @@ def test_server_down_after_the_alias_moved(registry_server, model_name, monkeypa
 
 def test_unreachable_server_is_one_line(model_name, capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    dead = f"http://127.0.0.1:{helpers.unused_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     code = registry_cli.main(["promote", "--version", "1", "--reason", "x", "--tracking-uri", dead, "--model-name", model_name])
     err = capsys.readouterr().err
     assert code == registry_cli.EXIT_SERVER and "unreachable" in err and len(err.strip().splitlines()) == 1

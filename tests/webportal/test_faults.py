@@ -3,6 +3,7 @@ key, model loads by any path, a stale model (issue 11, items 8-12). Real databas
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from contextlib import contextmanager
@@ -178,3 +179,42 @@ def test_healthz_is_degraded_with_the_reason_after_a_corrupt_model_file(model):
 def test_healthz_is_ok_without_a_reason_when_all_is_well(model):
     body = Client().get("/healthz").json()
     assert body["status"] == "ok" and body["reason"] == ""
+
+
+# ---------------------------------------------------------------- item 14: the spool a dead worker leaves
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_spool_of_a_dead_worker_is_replayed_once_and_a_live_workers_is_left(tmp_path, tech):
+    """Input tried: a dead worker's spool holding three answered rows (one of them already written before the
+    kill) and a torn last line, and a live process's spool. Replay writes the two missing rows, skips the
+    written one and the torn line, deletes the dead spool and leaves the live one alone."""
+    import subprocess
+    import sys
+
+    from django.utils import timezone
+
+    from webportal.portal import prediction_log, spool
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(900_000 + i, None, f"spooled {i}", 0.5, 1, "m", "1", 0.1, tech.pk, "api", stamp) for i in range(3)]
+    try:
+        left = spool.Spool(tmp_path, pid=dead.pid)
+        left.append(rows)
+        os.write(left._fd, b'[900009, null, "torn')
+        spool.Spool(tmp_path, pid=live.pid).append([(900_100, *rows[0][1:])])
+        Prediction.objects.create(id=900_001, text="spooled 1", probability=0.5, label=1, model_name="m", model_version="1",
+                                  latency_ms=0.1, source="api")  # fmt: skip
+        prediction_log.set_log(prediction_log.PredictionLog(flush_seconds=3600, max_pending=100, spool_dir=tmp_path))
+        assert prediction_log.replay_dead_spools() == 2
+        assert sorted(Prediction.objects.values_list("id", flat=True)) == [900_000, 900_001, 900_002]
+        names = sorted(p.name for p in tmp_path.glob("*.spool"))
+        assert not any(n.startswith(f"{dead.pid}.") or ".from-" in n for n in names), names
+        assert any(n.startswith(f"{live.pid}.") for n in names)
+        assert prediction_log.replay_dead_spools() == 0
+    finally:
+        live.kill()
+        prediction_log.set_log(None)

@@ -93,8 +93,9 @@ class ClassifyView(APIView):
 
     def answer(self, texts: list[str], single: bool, user):
         """The body for valid texts, shared by the fast path and DRF's (which turns the errors into 503s)."""
-        predictions = services.texts_classify(texts=texts, user=user, source=Prediction.Source.API)
-        out = [s.prediction_json(p) for p in predictions]  # hand-built: the hot path (see s.PredictionOut for the schema)
+        predictions = services.texts_classify(texts=texts, user=user, source=Prediction.Source.API, checked=True)
+        stamp = s.iso_datetime(predictions[0].created_at) if predictions else None  # one instant for the whole call
+        out = [s.prediction_json(p, stamp) for p in predictions]  # hand-built: the hot path (see s.PredictionOut for the schema)
         return out[0] if single else {"results": out}
 
     @extend_schema(request=s.ClassifyRequest, responses={200: s.PredictionOut}, summary="Classify one or many descriptions")

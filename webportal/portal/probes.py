@@ -70,6 +70,10 @@ def healthz(request):
         "prediction_log": _log_health(),
         "app_version": APP_VERSION,
         "environment": settings.PORTAL_ENVIRONMENT,
+        # Each worker polls MODEL_DIR on its own: while a new version rolls out, answers may mix versions for up to
+        # this many seconds (docs/deploy.md, "Version changes").
+        "model_poll_seconds": settings.MODEL_POLL_SECONDS,
+        "version_switch_window_s": settings.MODEL_POLL_SECONDS,
     }
     healthy = (status.loaded and db_ok) if probe == "ready" else db_ok
     return _answer(request, body, status=200 if healthy else 503)

@@ -183,6 +183,7 @@ HEALTH_TOKEN = ENV.health_token  # bearer token for /healthz's details (operator
 API_AUTH_CACHE_SECONDS = ENV.api_auth_cache_seconds
 PREDICTION_LOG_FLUSH_MS = ENV.prediction_log_flush_ms  # 0: write each API prediction before answering
 PREDICTION_LOG_MAX_PENDING = ENV.prediction_log_max_pending
+PREDICTION_LOG_SPOOL_DIR = str(ENV.var_dir / "spool") if ENV.prediction_log_spool else ""  # survives a SIGKILL: spool.py
 PORTAL_ENVIRONMENT = ENV.environment  # e.g. staging / production, shown in the footer and /healthz
 DEMO_PASSWORD = ENV.demo_password
 BENCH_NOOP = ENV.bench_noop  # exposes /bench/noop and /bench/echo, the benchmark's baseline views (never in production)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,9 +52,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_pipeline(config, from_stage=args.from_stage, only=args.only)
     if result.ok and "deploy" in selected:
         print(f"\n{target_for(config).describe()['served']}")
-        print(f"MLflow UI:           {config.resolved_tracking_uri}")
+        print(f"MLflow UI:           {config.resolved_tracking_uri}{_auth_note(config)}")
         print(f"demo users:          tech / reviewer / operator / admin, password {ensure_demo_password(config)}")
     return 0 if result.ok else 1
+
+
+def _auth_note(config) -> str:
+    """`make run`'s tracking server listens on loopback without sign-in: say so beside its address."""
+    if config.starts_local_mlflow and not os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        return "  (open: no authentication, loopback only; python -m mlruns_server --auth to require sign-in)"
+    return ""
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.ok and "deploy" in selected:
         password = ensure_demo_password(config)
         print(f"\n{target_for(config).describe()['served']}")
-        print(f"MLflow UI:           {config.resolved_tracking_uri}")
+        print(f"MLflow UI:           {config.resolved_tracking_uri}{_auth_note(config)}")
         print(f"demo users:          tech / reviewer / operator / admin, password {password}")
         _scan_samples(result)
         if config.target == "local":
@@ -82,6 +82,13 @@ def _scan_samples(result) -> None:
         scan_samples(bundle)
     except Exception as exc:  # the release is done; the demo scan only reports
         print(f"sample specifications not scanned: {type(exc).__name__}: {exc}")
+
+
+def _auth_note(config) -> str:
+    """`make run`'s tracking server listens on loopback without sign-in: say so beside its address."""
+    if config.starts_local_mlflow and not os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        return "  (open: no authentication, loopback only; python -m mlruns_server --auth to require sign-in)"
+    return ""
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

@@ -105,6 +105,7 @@ def ensure_mlflow(config: PipelineConfig) -> str:
             start_new_session=True,  # outlives the pipeline: `make stop` ends it through its pid file
         )
     wait_for(f"{uri}/health", timeout=90, process=process, log=log)
+    print(f"tracking server {uri} started: open (no authentication) because it listens on loopback only", flush=True)
     return uri
 
 

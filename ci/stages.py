@@ -117,14 +117,17 @@ def stage_gate(ctx: StageContext, *, version: str) -> dict:
 
 
 def stage_package(ctx: StageContext) -> dict:
-    """Fetch the champion's bundle from the registry (checksum verified) beside the app's release manifest."""
+    """Fetch the champion's bundle from the registry beside the app's release manifest. Its checksum must match the
+    version's tag and the value the promotion ledger recorded at promotion (a rewritten tag and bundle are refused)."""
     from ci.deploy import app_checksum, app_version
     from ml.bundle import bundle_checksum
-    from ml.registry import download_bundle
+    from ml.registry import download_promoted_bundle
 
     config = ctx.config
     out = ctx.folder / "package"
-    bundle, ref = download_bundle(out / "bundle", model_name=config.model_name, tracking_uri=ctx.tracking_uri)
+    bundle, ref, entry = download_promoted_bundle(out / "bundle", model_name=config.model_name, tracking_uri=ctx.tracking_uri)
+    if not entry.bundle_checksum:
+        ctx.log(f"  {ref.name} v{ref.version} was promoted before the ledger kept checksums: verified against its tag only")
     manifest = {
         "pipeline_id": ctx.pipeline_id,
         "model_name": config.model_name,

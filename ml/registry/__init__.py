@@ -31,7 +31,7 @@ from ml.registry.errors import (
     server_errors,
 )
 from ml.registry.lock import LOCK_SUFFIX, promotion_lock
-from ml.registry.promotion import PromotionResult, champion_at, current_actor, history, promote, rollback
+from ml.registry.promotion import PromotionResult, champion_at, current_actor, download_promoted_bundle, history, promote, rollback
 from ml.registry.tables import format_table, history_rows, status_rows
 from ml.registry.versions import (
     BUNDLE_ARTIFACTS,
@@ -77,6 +77,7 @@ __all__ = [
     "champion_at",
     "current_actor",
     "download_bundle",
+    "download_promoted_bundle",
     "fluent_api_at",
     "format_table",
     "get_client",

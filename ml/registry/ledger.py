@@ -64,6 +64,7 @@ class LedgerEntry:
     prepared_at: datetime
     committed_at: datetime | None
     state: str
+    bundle_checksum: str = ""  # the promoted version's bundle checksum when it was promoted (a param: never rewritten)
 
     @property
     def when(self) -> datetime:
@@ -106,6 +107,7 @@ def _entry_from_run(run) -> LedgerEntry:
         prepared_at=_parse_iso(t.get("prepared_at")) or datetime.fromtimestamp(run.info.start_time / 1000, UTC),
         committed_at=_parse_iso(t.get("committed_at")),
         state=t.get(STATE_TAG, PREPARED),
+        bundle_checksum=p.get("bundle_checksum", ""),
     )
 
 
@@ -207,6 +209,7 @@ def prepare_entry(
     rollback_of: str = "",
     evidence_dir: Path | None = None,
     tracking_uri: str | None = None,
+    bundle_checksum: str = "",
 ) -> LedgerEntry:
     """Write a `prepared` entry (params, tags, evidence). Nothing about the alias changes here."""
     if kind not in KINDS:
@@ -250,6 +253,8 @@ def _write_entry(client, run_id: str, record: dict, evidence_dir: Path | None) -
         "actor": record["actor"][:MAX_PARAM_CHARS],
         "reason": record["reason"][:MAX_PARAM_CHARS],
     }
+    if bundle_checksum:
+        params["bundle_checksum"] = bundle_checksum
     client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag("ledger.seq", str(seq))])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "entry.json"
@@ -272,3 +277,12 @@ def abort_entry(client, entry: LedgerEntry, *, why: str) -> None:
     client.set_tag(entry.run_id, "ledger.abort_reason", why[:5000])
     client.set_tag(entry.run_id, STATE_TAG, ABORTED)
     client.set_terminated(entry.run_id, status="FAILED")
+
+
+def promoted_checksum(entries: Iterable[LedgerEntry], version: str) -> LedgerEntry | None:
+    """The last committed entry that made `version` the champion (its bundle_checksum is what deploys must match)."""
+    found = None
+    for entry in committed(entries):
+        if entry.to_version == str(version):
+            found = entry
+    return found

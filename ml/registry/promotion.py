@@ -19,7 +19,7 @@ from ml.registry import ledger
 from ml.registry.client import get_client, needs_server
 from ml.registry.errors import PromotionFailed, RegistryError, ServerUnavailable, request_never_sent, server_errors
 from ml.registry.lock import promotion_lock
-from ml.registry.versions import TAG_LEDGER_RUN, get_version, resolve_alias
+from ml.registry.versions import TAG_BUNDLE_CHECKSUM, TAG_LEDGER_RUN, get_version, resolve_alias
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class _Attempt:
     rollback_of: str
     evidence_dir: Path | None
     expected_from: str | None
+    bundle_checksum: str = ""
     entry: ledger.LedgerEntry | None = None
     stage: str = "prepare"
 
@@ -109,6 +110,7 @@ def _promote_locked(client, attempt: _Attempt) -> PromotionResult:
         rollback_of=attempt.rollback_of,
         evidence_dir=attempt.evidence_dir,
         tracking_uri=attempt.uri,
+        bundle_checksum=attempt.bundle_checksum,
     )
     client.set_model_version_tag(name, version, TAG_LEDGER_RUN, entry.run_id)
     attempt.stage = "alias"
@@ -187,7 +189,18 @@ def promote(
         raise RegistryError(f"nothing changed: {why}")
     target = get_version(version, model_name=model_name, client=client, tracking_uri=uri)
     attempt = _Attempt(
-        model_name, target.version, uri, current_actor(actor), reason, kind, verdict, gate_run_id, rollback_of, evidence_dir, expected_from
+        model_name,
+        target.version,
+        uri,
+        current_actor(actor),
+        reason,
+        kind,
+        verdict,
+        gate_run_id,
+        rollback_of,
+        evidence_dir,
+        expected_from,
+        bundle_checksum=target.tags.get(TAG_BUNDLE_CHECKSUM, ""),
     )
     try:
         with server_errors(f"promoting {model_name} v{target.version}", uri), promotion_lock(client, model_name):
@@ -234,3 +247,26 @@ def history(*, model_name: str = MODEL_NAME, tracking_uri: str | None = None) ->
 def champion_at(when: datetime, *, model_name: str = MODEL_NAME, tracking_uri: str | None = None) -> ledger.LedgerEntry | None:
     """Which ledger entry made the champion at time `when` (a datetime; naive means UTC)."""
     return ledger.champion_at(history(model_name=model_name, tracking_uri=tracking_uri), when)
+
+
+def download_promoted_bundle(dst: Path, *, model_name: str = MODEL_NAME, tracking_uri: str | None = None):
+    """The champion's bundle for a deploy: (folder, ModelRef, ledger entry). Its checksum must equal the version's tag
+    and the value the promotion ledger recorded when the version was promoted (a ledger param, which no later write
+    changes): a tag rewritten together with the files is refused. Entries written before the ledger kept checksums
+    are checked against the tag alone (entry.bundle_checksum is empty)."""
+    from ml.registry.versions import download_bundle
+
+    client = get_client(tracking_uri)
+    with server_errors(f"reading the champion of {model_name}", tracking_uri):
+        ref = resolve_alias(CHAMPION, model_name=model_name, client=client, tracking_uri=tracking_uri)
+        if ref is None:
+            raise RegistryError(f"no version of {model_name!r} has the alias {CHAMPION!r}")
+        entry = ledger.promoted_checksum(ledger.read_ledger(client, model_name), ref.version)
+    if entry is None:
+        raise RegistryError(
+            f"refusing to deploy {model_name} v{ref.version}: the promotion ledger never promoted it (was the alias moved by hand?)"
+        )
+    folder, ref = download_bundle(
+        dst, version=ref.version, model_name=model_name, tracking_uri=tracking_uri, promoted=(entry.bundle_checksum, entry.run_id)
+    )
+    return folder, ref, entry

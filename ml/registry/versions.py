@@ -279,10 +279,12 @@ def download_bundle(
     model_name: str = MODEL_NAME,
     tracking_uri: str | None = None,
     verify: bool = True,
+    promoted: tuple[str, str] | None = None,
 ) -> tuple[Path, ModelRef]:
     """Fetch the inference bundle of `version` (or of the version holding `alias`) into dst, atomically.
 
-    The checksum recorded at registration is verified; the copy's model card then names the registry version.
+    The checksum recorded at registration is verified (and `promoted`, the ledger's (checksum, run) at promotion,
+    when given); the copy's model card then names the registry version.
     """
     import mlflow
 
@@ -308,8 +310,14 @@ def download_bundle(
         )
         check_bundle(local)
         expected = ref.tags.get(TAG_BUNDLE_CHECKSUM)
-        if verify and expected and bundle_checksum(local) != expected:
+        actual = bundle_checksum(local) if verify else ""
+        if verify and expected and actual != expected:
             raise RegistryError(f"bundle of {model_name} v{ref.version} does not match its registered checksum")
+        if verify and promoted and promoted[0] and actual != promoted[0]:  # (checksum, ledger run) at promotion
+            raise RegistryError(
+                f"refusing to deploy {model_name} v{ref.version}: its bundle (sha256 {actual[:16]}...) is not the one the promotion "
+                f"ledger recorded (run {promoted[1]}: {promoted[0][:16]}...); the registry was changed after the promotion"
+            )
         _served_card(local, ref)
         copy_bundle(local, dst)
     return dst, ref

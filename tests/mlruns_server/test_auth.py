@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
+from common.paths import PROJECT_ROOT
 from common.processes import free_port
 from mlruns_server import start_server
 from tests.mlruns_server.test_server import assert_one_line_error, run_cli
@@ -122,9 +126,32 @@ def test_beyond_loopback_the_server_refuses_to_start_without_credentials(tmp_pat
 
 
 def test_loopback_without_auth_says_it_is_open(tmp_path):
-    handle = start_server(var_dir=tmp_path, env={name: "" for name in AUTH_ENV})
+    handle = start_server(var_dir=tmp_path, env={name: "" for name in AUTH_ENV}, timeout_s=180)
     try:
         assert "open: no authentication on loopback" in handle.log()
         assert call(handle.uri, "POST", "/api/2.0/mlflow/registered-models/create", {"name": "anyone"}) == 200
     finally:
         handle.stop()
+
+
+def _registry_cli(uri: str, *args: str, who: tuple[str, str] | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    if who:
+        env.update({"MLFLOW_TRACKING_USERNAME": who[0], "MLFLOW_TRACKING_PASSWORD": who[1]})
+    cmd = [sys.executable, "-m", "ml", "registry", *args, "--tracking-uri", uri, "--model-name", MODEL]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**env, "PYTHONPATH": str(PROJECT_ROOT)}, cwd=PROJECT_ROOT)
+
+
+def test_the_registry_cli_signs_in_with_the_tracking_credentials(auth_server, registered):
+    """`python -m ml registry` authenticates through MLFLOW_TRACKING_USERNAME / _PASSWORD; without them it is refused."""
+    status = _registry_cli(auth_server.uri, "status", "--json", who=READER)
+    assert status.returncode == 0, status.stderr
+    assert '"1"' in status.stdout or "champion" in status.stdout
+    refused = _registry_cli(auth_server.uri, "status", who=None)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr
+    demoted = _registry_cli(auth_server.uri, "promote", "--version", "2", "--reason", "attacker", who=READER)
+    assert demoted.returncode != 0 and "Traceback" not in demoted.stderr, demoted.stderr
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+        mp.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+        assert registered["client"].get_model_version_by_alias(MODEL, "champion").version == "1"

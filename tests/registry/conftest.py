@@ -107,7 +107,9 @@ def pytest_collection_finish(session) -> None:
     if session.config.option.collectonly:
         return
     selected = [item.nodeid for item in session.items]
-    if any(f"registry/{name}" in n for n in selected for name in ("test_registry_server.py", "test_no_pickle.py")):
+    if any(
+        f"registry/{name}" in n for n in selected for name in ("test_registry_server.py", "test_no_pickle.py", "test_ledger_checksum.py")
+    ):
         _POOL["sqlite"] = start_server(var_dir=_scratch("mlflow-sqlite"), workers=1, wait=False)
     if any("registry/test_registry_postgres.py" in n for n in selected):
         name = f"cc_registry_{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,49 @@
+"""A deploy checks the bundle against the checksum the promotion ledger recorded at promotion (issue 11): an
+attacker who overwrites a bundle file and rewrites the version's bundle_checksum tag to match fools the tag check,
+not the deploy; a champion alias moved by hand, outside the ledger, is refused too."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ml import registry
+from ml.bundle import bundle_checksum
+from ml.registry.gate import run_gate
+from tests.registry import helpers
+from tests.registry.scenarios import gate_config, register
+
+
+def test_a_rewritten_tag_and_bundle_file_are_refused_at_deploy(registry_server, tiny_models, model_name, tmp_path):
+    env = registry_server
+    run_id = helpers.log_training_run(env.uri, tiny_models.good)  # its own run: the shared ones stay untouched
+    ref = registry.register_run(run_id, model_name=model_name, tracking_uri=env.uri)
+    assert run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config()).passed
+    _, served, entry = registry.download_promoted_bundle(tmp_path / "ok", model_name=model_name, tracking_uri=env.uri)
+    assert served.version == ref.version and entry.bundle_checksum == ref.tags[registry.TAG_BUNDLE_CHECKSUM]
+
+    # The attack: a threshold of 0.99 in bundle/labels.json (nearly everything "compliant"), then a tag to match.
+    tampered = tmp_path / "tampered"
+    client = registry.get_client(env.uri)
+    local = client.download_artifacts(ref.run_id, registry.BUNDLE_ARTIFACTS, str(tampered))
+    labels = tampered / "bundle" / "labels.json"
+    labels.write_text(json.dumps({**json.loads(labels.read_text()), "threshold": 0.99}))
+    client.log_artifact(ref.run_id, str(labels), artifact_path=registry.BUNDLE_ARTIFACTS)
+    client.set_model_version_tag(model_name, ref.version, registry.TAG_BUNDLE_CHECKSUM, bundle_checksum(local))
+
+    fooled, _ = registry.download_bundle(tmp_path / "tag-only", version=ref.version, model_name=model_name, tracking_uri=env.uri)
+    assert json.loads((fooled / "labels.json").read_text())["threshold"] == 0.99  # the tag alone lets it through
+    with pytest.raises(registry.RegistryError, match="promotion ledger recorded") as refused:
+        registry.download_promoted_bundle(tmp_path / "deploy", model_name=model_name, tracking_uri=env.uri)
+    assert entry.run_id in str(refused.value) and not (tmp_path / "deploy").exists()
+
+
+def test_a_champion_moved_outside_the_ledger_is_refused(registry_server, model_name, tmp_path):
+    env = registry_server
+    register(env, "good", model_name)
+    assert run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config()).passed
+    second = register(env, "weak", model_name)
+    registry.get_client(env.uri).set_registered_model_alias(model_name, registry.CHAMPION, second.version)
+    with pytest.raises(registry.RegistryError, match="never promoted"):
+        registry.download_promoted_bundle(tmp_path / "deploy", model_name=model_name, tracking_uri=env.uri)

@@ -42,10 +42,15 @@ run: install ## Run the main job: the pipeline end to end, then keep the portal 
 mlflow: install ## Start only the MLflow tracking server and UI on 127.0.0.1:5000 (foreground)
 	$(PY) -m mlruns_server
 
-portal: install ## Start a development portal on 127.0.0.1:8000 serving artifacts/bundle (DEBUG on)
-	DEBUG=1 MODEL_DIR=$${MODEL_DIR:-artifacts/bundle} $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py setup_roles --demo-users
-	DEBUG=1 MODEL_DIR=$${MODEL_DIR:-artifacts/bundle} $(PY) manage.py runserver 127.0.0.1:8000
+# `make portal` serves the model `make run` deployed to production when there is one, else artifacts/bundle.
+DEV_MODEL_DIR := $(if $(wildcard var/deploy/production/model/model.onnx),var/deploy/production/model,artifacts/bundle)
+DEV_PORTAL_PORT ?= 8002
+
+portal: install ## Start a development portal on 127.0.0.1:8002 (DEBUG on) serving MODEL_DIR: production's model after `make run`, else artifacts/bundle
+	DEBUG=1 MODEL_DIR=$${MODEL_DIR:-$(DEV_MODEL_DIR)} $(PY) manage.py migrate --noinput
+	DEBUG=1 PORTAL_DEMO_PASSWORD=$${PORTAL_DEMO_PASSWORD:-$$(cat var/deploy/.demo_password 2>/dev/null)} $(PY) manage.py setup_roles --demo-users
+	@echo "development portal: http://127.0.0.1:$(DEV_PORTAL_PORT) serving $${MODEL_DIR:-$(DEV_MODEL_DIR)} (database var/portal.sqlite3)"
+	DEBUG=1 MODEL_DIR=$${MODEL_DIR:-$(DEV_MODEL_DIR)} $(PY) manage.py runserver 127.0.0.1:$(DEV_PORTAL_PORT)
 
 stop: ## Stop the portals and the MLflow server that `make run` started
 	$(PY) -m ci stop
@@ -69,7 +74,7 @@ format: install ## Format and fix with ruff
 bench: install ## Run the benchmarks (tables of ratios, side by side); needs `make run` first for artifacts
 	$(PY) bench/inference.py --bundle var/deploy/production/model
 	$(PY) bench/registry.py
-	$(PY) bench/portal.py --bundle var/deploy/production/model
+	$(PY) bench/serving.py
 	$(PY) bench/monitoring.py --bundle var/deploy/production/model
 	$(PY) bench/pipeline.py
 

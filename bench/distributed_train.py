@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the project's packages first
+
+from common.paths import PROJECT_ROOT
 
 
 def run(procs: int, *, data: Path, folder: Path, epochs: int, device: str, batch_size: int) -> dict:
@@ -36,7 +37,7 @@ def run(procs: int, *, data: Path, folder: Path, epochs: int, device: str, batch
     )
     started = time.perf_counter()
     # The same cores for every run: N processes of cores/N threads each (torchrun would give each just one).
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // procs))}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // procs))}
     done = subprocess.run([*launcher, *args], cwd=folder, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode != 0:

@@ -1,6 +1,6 @@
 """HTTP load for the benchmarks: `wrk` when installed, else a bounded Python generator; the same result keys.
 
-load(url, duration=10, connections=8, post_body=None, token=None, workdir=tmp)
+load(url, duration=10, connections=8, post_body=None, token=None, workdir=tmp)  (no token: no Authorization header)
 -> {"requests", "rps", "p50_ms", "p99_ms", "non_2xx", "socket_errors"}
 """
 
@@ -20,12 +20,9 @@ def _wrk(url: str, *, duration: int, connections: int, post_body: str | None, to
     args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     if post_body is not None:
         script = workdir / "post.lua"
-        script.write_text(
-            'wrk.method = "POST"\n'
-            f"wrk.body = {json.dumps(post_body)}\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f'wrk.headers["Authorization"] = "Token {token}"\n'
-        )
+        lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(post_body)}", 'wrk.headers["Content-Type"] = "application/json"']
+        lines += [f'wrk.headers["Authorization"] = "Token {token}"'] if token else []
+        script.write_text("\n".join(lines) + "\n")
         args += ["-s", str(script)]
     out = subprocess.run([*args, url], capture_output=True, text=True, timeout=duration + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -65,9 +62,8 @@ def _python_load(url: str, *, duration: int, connections: int, post_body: str | 
                 if post_body is None:
                     conn.request("GET", path)
                 else:
-                    conn.request(
-                        "POST", path, body=post_body, headers={"Content-Type": "application/json", "Authorization": f"Token {token}"}
-                    )
+                    headers = {"Content-Type": "application/json", **({"Authorization": f"Token {token}"} if token else {})}
+                    conn.request("POST", path, body=post_body, headers=headers)
                 status = conn.getresponse().status
                 mine.append(time.perf_counter() - started)
                 errors += status >= 400

@@ -3,7 +3,7 @@
     python bench/inference.py [--bundle artifacts/bundle] [--tracking-uri URI]
 
 Batch 1: median latency; batch 1024: rows/s; tokenizer cost per row. Same thread count for both
-engines in each row. Targets (DESIGN.md section 5): ONNX >= 3x faster at batch 1, not slower at 1024.
+engines in each row. Targets (docs/architecture.md, targets): ONNX >= 3x faster at batch 1, not slower at 1024.
 """
 
 from __future__ import annotations

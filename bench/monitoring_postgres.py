@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the project's packages first
 
-from bench.monitoring import run_job  # noqa: E402
+from bench.monitoring import run_job
+from common.paths import PROJECT_ROOT
 
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 COLUMNS = "text, probability, label, model_name, model_version, latency_ms, source, created_at"
@@ -43,7 +43,7 @@ def create_database() -> tuple[str, str]:
     url = f"postgres://postgres@127.0.0.1:5432/{name}"
     env = {**os.environ, "DEBUG": "1", "DATABASE_URL": url}
     done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
         drop_database(name)
@@ -98,7 +98,7 @@ def fill(name: str, rows: int, predictor, *, pool_rows: int = 200_000, seed: int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, default=ROOT / "artifacts" / "bundle")
+    parser.add_argument("--bundle", type=Path, default=PROJECT_ROOT / "artifacts" / "bundle")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 10_000_000])
     parser.add_argument("--sample-size", type=int, default=100_000)
     args = parser.parse_args()

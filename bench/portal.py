@@ -1,4 +1,6 @@
-"""Portal benchmark (targets: docs/architecture.md), on loopback only, bounded in time.
+"""Portal benchmark (targets: docs/architecture.md), on loopback only, bounded in time. `make bench` runs
+bench/serving.py, which measures all of this beside the authenticated echo, PostgreSQL, batches,
+`mlflow models serve` and ONNX Runtime alone, and uses this module's pieces (gunicorn, cold start, import).
 
 gunicorn with 2 workers serves the portal (production settings, SQLite by default). Measured side by side
 in one run:
@@ -70,14 +72,15 @@ def manage(env: dict, *args: str) -> str:
 
 
 class Gunicorn:
-    def __init__(self, env: dict, log: Path, workers: int = 2):
+    def __init__(self, env: dict, log: Path, workers: int = 2, extra_args: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning"],
+            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--config", "python:webportal.gunicorn_conf",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--no-control-socket", "--preload", "--timeout", "120", "--log-level", "warning", *extra_args],
             cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

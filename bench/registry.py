@@ -3,9 +3,9 @@
     .venv/bin/python bench/registry.py                      # starts its own server (SQLite in a temp folder)
     .venv/bin/python bench/registry.py --tracking-uri URI   # measures an existing server (registers a bench model there)
 
-The bench model has the size of a real one (TextCNN, 100-d embeddings, 2,000-row reference sample) with
-untrained weights: latency does not depend on accuracy. The training run is logged in the contract's
-shape by the registry tests' helper (tests/registry/helpers.py).
+The bench model has the size of a real one (TextCNN, 100-d embeddings, 2,000-row reference sample) and comes
+from the real training path (ml.training_run.train: one epoch on 3,000 generated rows, so it is quick and barely
+trained): latency does not depend on accuracy.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the project's packages first
 
-MODEL_NAME = "registry-bench"
+BENCH_MODEL = "registry-bench"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -41,47 +40,55 @@ def timed(fn, repeat: int, warmup: int = 3) -> list[float]:
     return out
 
 
-def bench_model():
-    import torch
-
+def bench_run(uri: str, folder: Path) -> str:
+    """A training run in the contract's shape (both flavors, bundle/ artifacts), logged by ml.training_run."""
     from ml.data import generate
-    from ml.models import build_model
-    from ml.text import build_spec
-    from tests.registry.helpers import TinyModel
+    from ml.training_run import TrainConfig, train
 
-    frame = generate(3000, seed=1)
-    spec = build_spec(frame["text"], max_length=48)
-    torch.manual_seed(0)
-    model = build_model("cnn", embeddings=torch.randn(spec.vocab_size, 100), spec=spec).eval()
-    return TinyModel(name="registry-bench", model=model, spec=spec)
+    data = folder / "components.csv"
+    generate(3000, seed=1).to_csv(data, index=False)
+    config = TrainConfig(
+        data=data,
+        out=folder / "bundle",
+        epochs=1,
+        glove_epochs=5,
+        holdout_rows=200,
+        reference_rows=2000,
+        parity_rows=200,
+        tracking_uri=uri,
+        experiment="registry-bench",
+        model_name=BENCH_MODEL,
+        progress=False,
+    )
+    return train(config).run_id
 
 
 def run(uri: str, repeat: int, downloads: int) -> list[tuple[str, int, float, float]]:
     import requests
 
     from ml.registry import download_bundle, get_client, promote, register_run
-    from tests.registry.helpers import log_training_run
 
-    run_id = log_training_run(uri, bench_model(), experiment="registry-bench", reference_rows=2000)
-    ref = register_run(run_id, model_name=MODEL_NAME, tracking_uri=uri)
-    promote(ref.version, reason="benchmark", actor="bench", model_name=MODEL_NAME, tracking_uri=uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_id = bench_run(uri, Path(tmp))
+    ref = register_run(run_id, model_name=BENCH_MODEL, tracking_uri=uri)
+    promote(ref.version, reason="benchmark", actor="bench", model_name=BENCH_MODEL, tracking_uri=uri)
     client = get_client(uri)
     session = requests.Session()
     rest = f"{uri}/api/2.0/mlflow/registered-models/alias"
 
     def rest_alias():
-        resp = session.get(rest, params={"name": MODEL_NAME, "alias": "champion"}, timeout=10)
+        resp = session.get(rest, params={"name": BENCH_MODEL, "alias": "champion"}, timeout=10)
         resp.raise_for_status()
         return resp.json()["model_version"]["version"]
 
     rows = []
     samples = timed(rest_alias, repeat)
     rows.append(("alias -> version, plain REST GET (what a portal needs)", repeat, statistics.median(samples), percentile(samples, 99)))
-    samples = timed(lambda: client.get_model_version_by_alias(MODEL_NAME, "champion"), repeat)
+    samples = timed(lambda: client.get_model_version_by_alias(BENCH_MODEL, "champion"), repeat)
     rows.append(("alias -> version, MlflowClient.get_model_version_by_alias", repeat, statistics.median(samples), percentile(samples, 99)))
     with tempfile.TemporaryDirectory() as tmp:
         dst = Path(tmp) / "bundle"
-        samples = timed(lambda: download_bundle(dst, model_name=MODEL_NAME, tracking_uri=uri), downloads, warmup=1)
+        samples = timed(lambda: download_bundle(dst, model_name=BENCH_MODEL, tracking_uri=uri), downloads, warmup=1)
         size = sum(p.stat().st_size for p in dst.iterdir())
     name = f"bundle download @champion ({size / 1024:.0f} KiB, 5 files, checksum verified)"
     rows.append((name, downloads, statistics.median(samples), percentile(samples, 99)))

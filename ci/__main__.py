@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ci.config import PipelineConfig
 from ci.stages import STAGES
+from ci.verdict import ON_REJECT
 
 # Flags that override a PipelineConfig setting of the same name (None: not given).
 _SETTINGS = (
@@ -41,6 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ci.config import ensure_demo_password
     from ci.runner import plan, run_pipeline, select_stages
     from ci.targets import target_for
+    from ci.verdict import annotations, exit_status, next_commands
 
     config = _config(args)
     selected = select_stages(from_stage=args.from_stage, only=args.only)
@@ -51,10 +53,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     result = run_pipeline(config, from_stage=args.from_stage, only=args.only)
     if result.ok and "deploy" in selected:
+        password = ensure_demo_password(config)
         print(f"\n{target_for(config).describe()['served']}")
         print(f"MLflow UI:           {config.resolved_tracking_uri}{_auth_note(config)}")
-        print(f"demo users:          tech / reviewer / operator / admin, password {ensure_demo_password(config)}")
-    return 0 if result.ok else 1
+        print(f"demo users:          tech / reviewer / operator / admin, password {password}")
+        _scan_samples(result)
+        if config.target == "local":
+            staging, production = config.environments()
+            lines = next_commands(
+                production_url=production.url, staging_url=staging.url, mlflow_url=config.resolved_tracking_uri, password=password
+            )
+            print("\n".join(lines))
+    line = result.verdict_line
+    for marker in annotations(line, status=result.status, on_reject=args.on_reject):
+        print(marker)
+    print(line)
+    return exit_status(result.status, on_reject=args.on_reject)
+
+
+def _scan_samples(result) -> None:
+    """Scan data/specs/ with the bundle production now serves; a failure here never fails the finished run."""
+    bundle = result.outputs.get("package", {}).get("bundle")
+    if not bundle:
+        return
+    try:
+        from ci.specs import scan_samples
+
+        scan_samples(bundle)
+    except Exception as exc:  # the release is done; the demo scan only reports
+        print(f"sample specifications not scanned: {type(exc).__name__}: {exc}")
 
 
 def _auth_note(config) -> str:
@@ -83,19 +110,64 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _release(entry: dict | None) -> str:
+    if not entry:
+        return "none"
+    return f"{entry.get('release_id', '?')} (model v{entry.get('model_version', '-')}, app {entry.get('app_version', '-')})"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from ci.deploy import read_state
     from ci.processes import read_pid
 
     config = _config(args)
     for env in config.environments():
-        current = read_state(env).get("current") or {}
+        state = read_state(env)
+        current = state.get("current") or {}
         running = "running" if read_pid(env.pid_file) else "stopped"
         print(f"{env.name:<11} {env.url}  {running:<8} model v{current.get('model_version', '-')}  app {current.get('app_version', '-')}")
+        print(f"{'':<11} current release:  {_release(state.get('current'))}")
+        print(f"{'':<11} previous release: {_release(state.get('previous'))}")
+        if state.get("rolled_back"):
+            back = state["rolled_back"]
+            print(f"{'':<11} rolled back from {back.get('from')} to {back.get('to')} at {back.get('at')}")
     latest = config.pipeline_dir / "latest.json"
     if latest.exists():
         state = json.loads(latest.read_text())
         print(f"last successful pipeline: {state['pipeline_id']}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """The app and model of the environment's previous release (current.json), through the same zero-downtime switch
+    as a deploy (a new gunicorn master takes the socket over), then the smoke test. The champion alias is not moved."""
+    from ci.config import ensure_demo_password
+    from ci.deploy import read_state, rollback
+    from ci.smoke import smoke_outputs
+
+    config = _config(args)
+    if config.target != "local":
+        print(f"error: ci rollback switches the local target's releases; the {config.target} target rolls back with its own tools")
+        return 2
+    env = {e.name: e for e in config.environments()}[args.env]
+    before = read_state(env).get("current")
+    from ci.processes import DeployError
+
+    try:
+        restored = rollback(config, env)
+    except DeployError as exc:
+        print(f"error: {env.name}: the switch to the previous release failed; still serving {_release(before)}: {exc}")
+        return 1
+    if restored is None:
+        print(f"{env.name}: nothing to roll back to (no previous release in {env.state_file}); nothing changed")
+        return 2
+    print(f"{env.name}: {_release(before)} -> {_release(restored)}")
+    try:
+        smoke = smoke_outputs(env.name, env.url, password=ensure_demo_password(config), model_version=str(restored["model_version"]))
+    except Exception as exc:  # the smoke test's own failure (SmokeTestFailed) or the portal not answering
+        print(f"error: {env.name}: now serving {_release(restored)}, but its smoke test failed: {exc}")
+        return 1
+    print(f"{env.name}: smoke test passed (labels {smoke['labels']}); serving model v{restored['model_version']}")
     return 0
 
 
@@ -123,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="who runs it (recorded in the promotion ledger)")
     p.add_argument("--target", choices=("local", "compose", "k8s"), help="where to deploy (default local; env PIPELINE_DEPLOY_TARGET)")
     p.add_argument("--context", dest="k8s_context", help="k8s target: the kubectl context to deploy to (env PIPELINE_K8S_CONTEXT)")
+    p.add_argument(
+        "--on-reject",
+        choices=ON_REJECT,
+        default=os.environ.get("PIPELINE_ON_REJECT") or "fail",
+        help="when the gate rejects the new model (production unchanged): fail = exit 3 (default), warn = exit 0 with a warning "
+        "(env PIPELINE_ON_REJECT)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("approve", help="approve (or reject) a pipeline waiting before production")
@@ -133,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_approve)
 
     sub.add_parser("stop", help="stop the portals and the MLflow server the pipeline started").set_defaults(func=cmd_stop)
-    sub.add_parser("status", help="what is deployed where").set_defaults(func=cmd_status)
+    sub.add_parser("status", help="what is deployed where: current and previous release per environment").set_defaults(func=cmd_status)
+    p = sub.add_parser("rollback", help="switch an environment back to its previous release (app and model), then smoke-test it")
+    p.add_argument("--env", choices=("staging", "production"), default="production")
+    p.set_defaults(func=cmd_rollback)
     return parser
 
 

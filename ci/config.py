@@ -11,7 +11,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from common.names import MODEL_NAME, SERVER_PID_FILE, local_server_url, server_uri
-from common.paths import PROJECT_ROOT
+from common.paths import PROJECT_ROOT, environment_dir, environment_settings, pipeline_var_dir
+
+# Ports from the environment, so every `python -m ci` command of one stack agrees without repeating flags.
+PORT_VARIABLES = {
+    "staging_port": "PIPELINE_STAGING_PORT",
+    "production_port": "PIPELINE_PRODUCTION_PORT",
+    "mlflow_port": "PIPELINE_MLFLOW_PORT",
+}
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,11 @@ class Environment:
 
     name: str
     port: int
-    root: Path
+    var: Path  # the pipeline's state folder; the environment lives in <var>/deploy/<name> (common.paths)
+
+    @property
+    def root(self) -> Path:
+        return environment_dir(self.name, self.var)
 
     @property
     def url(self) -> str:
@@ -28,7 +39,7 @@ class Environment:
 
     @property
     def model_dir(self) -> Path:
-        return self.root / "model"
+        return Path(environment_settings(self.name, self.var)["MODEL_DIR"])
 
     @property
     def releases(self) -> Path:
@@ -36,7 +47,7 @@ class Environment:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.root / 'portal.sqlite3'}"
+        return environment_settings(self.name, self.var)["DATABASE_URL"]
 
     @property
     def pid_file(self) -> Path:
@@ -96,7 +107,8 @@ class PipelineConfig:
     def from_env(cls, environ: dict | None = None, **overrides) -> PipelineConfig:
         """Defaults, then the environment (read here only), then `overrides` that are not None.
 
-        PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
+        PIPELINE_VAR_DIR moves the state folder and PIPELINE_STAGING_PORT / PIPELINE_PRODUCTION_PORT / PIPELINE_MLFLOW_PORT
+        the ports. PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
         PORTAL_URL the compose target's volume and portal; PIPELINE_K8S_CONTEXT and PIPELINE_K8S_PORTAL_IMAGE the
         k8s target's cluster and image. The tracking URI follows the one rule
         (common.names.server_uri) over this pipeline's MLflow folder: --tracking-uri or PIPELINE_TRACKING_URI,
@@ -110,7 +122,10 @@ class PipelineConfig:
         unknown = set(given) - {f.name for f in fields(cls)}
         if unknown:
             raise TypeError(f"PipelineConfig has no setting {', '.join(sorted(unknown))}")
+        ports = {name: int(env[var]) for name, var in PORT_VARIABLES.items() if str(env.get(var, "")).strip()}
         values = {
+            **ports,
+            "var": pipeline_var_dir(env),
             "target": env.get("PIPELINE_DEPLOY_TARGET") or "local",
             "demo_password": env.get("PORTAL_DEMO_PASSWORD") or None,
             "compose_model_dir": Path(env.get("MODEL_DIR") or "/models/current"),
@@ -121,7 +136,7 @@ class PipelineConfig:
         }
         target = target_class(values["target"])
         explicit = values.get("tracking_uri") or env.get("PIPELINE_TRACKING_URI")
-        folder = Path(values.get("var") or cls.var) / "mlflow"
+        folder = Path(values["var"]) / "mlflow"
         values["tracking_uri"] = server_uri(explicit, env, folder=folder) or target.default_tracking_uri
         return cls(**values)
 
@@ -147,8 +162,8 @@ class PipelineConfig:
 
     def environments(self) -> list[Environment]:
         return [
-            Environment("staging", self.staging_port, self.var / "deploy" / "staging"),
-            Environment("production", self.production_port, self.var / "deploy" / "production"),
+            Environment("staging", self.staging_port, self.var),
+            Environment("production", self.production_port, self.var),
         ]
 
 

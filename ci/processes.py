@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from ci.config import Environment, PipelineConfig, ensure_demo_password
+from common.paths import environment_settings
 from common.processes import child_pids, read_pid
 
 
@@ -124,7 +125,7 @@ def portal_environment(config: PipelineConfig, env: Environment, app_dir: Path) 
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_COOKIES": "0",
         "SECURE_HSTS_SECONDS": "0",
-        "REPORTS_DIR": str(config.var / "reports"),
+        "REPORTS_DIR": environment_settings(env.name, config.var)["REPORTS_DIR"],
         "PORTAL_VAR_DIR": str(env.root),
         "PORTAL_DEMO_PASSWORD": ensure_demo_password(config),
         "PORTAL_ENVIRONMENT": env.name,
@@ -175,6 +176,8 @@ def start_portal(config: PipelineConfig, env: Environment, app_dir: Path) -> int
         "--pid",
         str(env.pid_file),
         "--no-control-socket",
+        "--config",
+        "python:webportal.gunicorn_conf",
         "--preload",
         "--timeout",
         "180",  # a 100,000-row CSV import runs inside its upload request

@@ -23,7 +23,7 @@ BRIEF_OUTPUTS = ("rows", "run_id", "accuracy", "version", "verdict", "promoted",
 @dataclass
 class PipelineResult:
     pipeline_id: str
-    status: str = "running"  # succeeded | failed | rolled_back
+    status: str = "running"  # succeeded | rejected (the gate kept the champion; the rest ran) | failed | rolled_back
     outputs: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     error: str = ""
@@ -31,7 +31,22 @@ class PipelineResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "succeeded"
+        """Every stage ran (a rejected challenger is a verdict, not a failure: production keeps its champion)."""
+        return self.status in ("succeeded", "rejected")
+
+    @property
+    def verdict_line(self) -> str:
+        """The one line a person or a script reads last: what happened to production."""
+        gate = self.outputs.get("gate", {})
+        served = self.outputs.get("package", {}).get("model_version") or gate.get("previous_champion")
+        if self.status == "rejected":
+            new = self.outputs.get("register", {}).get("version")
+            return f"new model{f' v{new}' if new else ''} rejected by the gate; production unchanged (v{served})"
+        if self.status == "succeeded":
+            return f"pipeline succeeded; production serves v{served}" if served else "pipeline succeeded"
+        if self.status == "rolled_back":
+            return f"pipeline failed and was rolled back: {self.error}"
+        return f"pipeline failed: {self.error}"
 
     def state(self) -> dict:
         fields = ("pipeline_id", "status", "outputs", "timings", "error")
@@ -64,7 +79,8 @@ def run_pipeline(config: PipelineConfig, *, from_stage: str | None = None, only:
     try:
         for name in selected:
             _run_stage(STAGE_BY_NAME[name], ctx, result, recorder)
-        result.status = "succeeded"
+        rejected = "gate" in selected and result.outputs.get("gate", {}).get("verdict") == "rejected"
+        result.status = "rejected" if rejected else "succeeded"
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         log(f"pipeline {result.pipeline_id} failed: {result.error}")

@@ -32,7 +32,8 @@ class StageContext:
 
 def stage_data(ctx: StageContext) -> dict:
     """Use the user's CSV (validated) or generate the default synthetic data set."""
-    from ml.data import data_digest, generate, load_csv
+    from ml.data import data_digest, load_csv
+    from ml.data.specs import training_frame
 
     config = ctx.config
     if config.data is not None:
@@ -40,7 +41,7 @@ def stage_data(ctx: StageContext) -> dict:
         return {"data": str(config.data), "rows": len(frame), "digest": data_digest(frame), "generated": False}
     out = config.pipeline_dir / "data" / f"components-{config.rows}-{config.seed}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame = generate(config.rows, seed=config.seed)
+    frame = training_frame(config.rows, seed=config.seed)  # descriptions plus document-style rows (table rows, items, sentences)
     frame.to_csv(out, index=False)
     return {"data": str(out), "rows": len(frame), "digest": data_digest(frame), "generated": True}
 

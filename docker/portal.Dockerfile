@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORTAL_VAR_DIR=/var/lib/portal \
     MODEL_DIR=/models/current \
     REPORTS_DIR=/reports \
-    GUNICORN_CMD_ARGS="--workers 2 --threads 1 --preload --timeout 180 --graceful-timeout 20 --access-logfile -"
+    GUNICORN_CMD_ARGS="--workers 2 --preload --timeout 180 --graceful-timeout 20 --access-logfile -"
 
 WORKDIR /app
 COPY requirements/portal.txt requirements/portal.txt
@@ -39,4 +39,4 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
-CMD ["gunicorn", "webportal.wsgi", "--no-control-socket", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "webportal.wsgi", "--no-control-socket", "--config", "python:webportal.gunicorn_conf", "--bind", "0.0.0.0:8000"]

@@ -1,4 +1,4 @@
-"""`python -m ml generate|train|predict|evaluate|registry`: thin CLIs over plain functions."""
+"""`python -m ml generate|train|predict|evaluate|scan|segments|registry`: thin CLIs over plain functions."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from ml.mlflow_setup import quiet_mlflow_environment
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from ml.data import YearSpec, generate
+    from ml.data.specs import training_frame
 
-    frame = generate(
-        args.rows,
-        seed=args.seed,
-        style=args.style,
-        shapes=args.shapes,
-        years=YearSpec() if not args.all_years else YearSpec(exclude=frozenset()),
-    )
+    years = YearSpec() if not args.all_years else YearSpec(exclude=frozenset())
+    if args.style == "rich" and args.shapes == "train" and args.document_share > 0:
+        frame = training_frame(args.rows, seed=args.seed, document_share=args.document_share, years=years)
+    else:
+        frame = generate(args.rows, seed=args.seed, style=args.style, shapes=args.shapes, years=years)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out, index=False)
     print(f"wrote {len(frame)} rows ({frame['label'].mean():.1%} non-compliant) to {args.out}")
@@ -48,7 +47,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # Sizes a small or quick training can shrink (TrainConfig fields; unset: its defaults).
-_TRAIN_SIZES = ("batch_size", "embedding_dim", "glove_epochs", "holdout_rows", "reference_rows", "parity_rows")
+_TRAIN_SIZES = ("batch_size", "embedding_dim", "glove_epochs", "holdout_rows", "reference_rows", "parity_rows", "spec_documents")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -94,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", choices=("rich", "reference"), default="rich")
     p.add_argument("--shapes", choices=("train", "holdout"), default="train", help="sentence shapes: training ones or the held-out ones")
     p.add_argument("--all-years", action="store_true", help="include the years held out of training")
+    p.add_argument(
+        "--document-share",
+        type=float,
+        default=0.25,
+        help="share of document-style rows (table rows, list items, sentences; rich train only)",
+    )
     p.add_argument("--out", type=Path, default=Path("data/components.csv"))
     p.set_defaults(func=cmd_generate)
 
@@ -114,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-rows", type=int, help="rows per held-out evaluation set (default 2000)")
     p.add_argument("--reference-rows", type=int, help="rows of the bundle's drift reference sample (default 2000)")
     p.add_argument("--parity-rows", type=int, help="rows the ONNX/PyTorch parity check compares (default 1000)")
+    p.add_argument("--spec-documents", type=int, help="held-out specification documents scanned after export (default 200; 0: none)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="label a CSV with a text column")
@@ -128,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, default=None, help="evaluate on a random sample of this many rows")
     p.add_argument("--json", type=Path, default=None, help="also write the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    from ml.scan_cli import add_scan_parser, add_segments_parser, add_specs_parser
+
+    add_scan_parser(sub)
+    add_segments_parser(sub)
+    add_specs_parser(sub)
 
     try:
         from ml.registry.cli import add_registry_parser

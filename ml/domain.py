@@ -37,6 +37,14 @@ OTHER_MATERIAL_WORDS = (
 )
 OTHER_CONDITION_WORDS = "excellent|worn|damaged|used|broken|refurbished|corroded|mint|bad|average|like\\s+new"
 
+# The three example rows of the job's description (docs/architecture.md): (text, label). The pipeline's smoke
+# test classifies them on every deployed portal.
+REFERENCE_EXAMPLES = (
+    ("Manufactured in 1985 made of steel in fair condition", 1),
+    ("Good condition carbon fiber component manufactured in 2010", 0),
+    ("Steel component manufactured in 1995 in fair condition", 1),
+)
+
 
 def label_for(*, year: int, condition: str, material: str) -> int:
     """The regulation: 1 (non-compliant) when made before the cut-off, in fair/poor condition, or of plastic/iron."""

@@ -92,6 +92,9 @@ class Predictor:
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a sequence of texts, not one string")
+        if self.variable_length and 0 < len(texts) <= batch_size:  # one batch, encoded as wide as its longest text
+            (probs,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: encode_batch(texts, self.spec, to_longest=True)})
+            return np.asarray(probs, dtype=np.float32).reshape(-1)
         ids = self.encode(list(texts))
         out = np.empty(len(ids), dtype=np.float32)
         # Variable-length models: batches of similar lengths, so each is cut close to its own texts.

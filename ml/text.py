@@ -131,11 +131,13 @@ def encode(text: str, spec: TokenizerSpec) -> list[int]:
     return [spec.index.get(tok, unk) for tok in tokens]
 
 
-def encode_batch(texts: Sequence[str], spec: TokenizerSpec) -> np.ndarray:
-    """Texts -> int64 array [batch, max_length], 0-padded on the right (the ONNX input contract)."""
-    ids = np.zeros((len(texts), spec.max_length), dtype=np.int64)
-    for row, text in enumerate(texts):
-        encoded = encode(text, spec)
+def encode_batch(texts: Sequence[str], spec: TokenizerSpec, *, to_longest: bool = False) -> np.ndarray:
+    """Texts -> int64 array [batch, max_length], 0-padded on the right (the ONNX input contract). to_longest:
+    only as wide as the longest text (at least 1): the same ids with the all-padding columns cut."""
+    rows = [encode(text, spec) for text in texts]
+    width = max(1, max(map(len, rows), default=0)) if to_longest else spec.max_length
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    for row, encoded in enumerate(rows):
         ids[row, : len(encoded)] = encoded
     return ids
 

@@ -47,6 +47,7 @@ class TrainConfig:
     holdout_rows: int = 2000
     reference_rows: int = 2000
     parity_rows: int = 1000
+    spec_documents: int = 200  # held-out specification documents scanned with the exported bundle (0: none)
     device: str = "auto"
     progress: bool = True
     run_name: str | None = None
@@ -147,6 +148,7 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
                 config, data, metrics, run_id=run_id, experiment_id=experiment_id, commit=commit, device=device, glove=vectors.provenance
             )
             bundle_files.write_bundle(out, model_file=tmp / bundle_files.MODEL_FILE, spec=data.spec, card=card, reference=reference)
+        metrics |= _log_documents(mlflow, config, out, card)
         _log_bundle_and_models(mlflow, out, model, parity_ids, evaluation.test_probs)
 
     seconds = time.perf_counter() - started
@@ -164,6 +166,31 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
         metrics=metrics,
         config=config,
     )
+
+
+def _log_documents(mlflow, config: TrainConfig, out: Path, card) -> dict:
+    """Scan the held-out specification documents with the exported bundle; log the document metrics and add them
+    to the bundle's card (ml.spec_quality)."""
+    if config.spec_documents <= 0:
+        return {}
+    from dataclasses import replace
+
+    from ml.documents.scorer import load_scorer
+    from ml.spec_quality import evaluate_bundle_documents
+
+    report = evaluate_bundle_documents(out, count=config.spec_documents, seed=config.seed + 4242)
+    keys = ("component_accuracy", "components_found", "boilerplate_classified", "verdict_accuracy")
+    metrics = {f"documents_{k}": float(report[k]) for k in keys}
+    mlflow.log_metrics(metrics)
+    mlflow.log_params({"spec_documents": report["documents"], "spec_components": report["components"]})
+    mlflow.log_dict(report, "evaluation/documents.json")
+    load_scorer(out).save(out / "segments.npz")  # the score the numbers were measured with travels in the bundle
+    bundle_files.write_card(out, replace(card, metrics={**card.metrics, **{k: round(v, 6) for k, v in metrics.items()}}))
+    print(
+        f"[train] {report['documents']} held-out documents: component accuracy {metrics['documents_component_accuracy']:.4f}, "
+        f"components found {metrics['documents_components_found']:.4f}, boilerplate classified {report['boilerplate_classified']}"
+    )
+    return metrics
 
 
 def _log_run_setup(mlflow, config: TrainConfig, data: steps.TrainingData, *, commit: str, device) -> None:

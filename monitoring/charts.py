@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from monitoring.performance_window import PerformanceWindow, VersionTotals
+
 REF_COLOR, CUR_COLOR = "#4c72b0", "#dd8452"
 
 
@@ -70,7 +72,8 @@ def drift_charts(summary: dict, reference: pd.DataFrame, current: pd.DataFrame, 
     return path
 
 
-def performance_charts(summary: dict, predictions: pd.DataFrame, path: Path) -> Path:
+def performance_charts(summary: dict, window: PerformanceWindow, path: Path) -> Path:
+    """Accuracy per version (measured vs estimated), the latency histogram, requests per hour."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     versions = summary.get("versions", {})
@@ -86,12 +89,12 @@ def performance_charts(summary: dict, predictions: pd.DataFrame, path: Path) -> 
             ax.plot([i + 0.15], [est], "s", color=REF_COLOR)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
     ax.set_title("accuracy: measured (95% CI, o) vs estimated (s)", fontsize=10)
-    lat = predictions["latency_ms"].dropna() if "latency_ms" in predictions else pd.Series([], dtype=float)
+    lat = pd.Series(VersionTotals.combined(list(window.versions.values())).latencies(), dtype=float)
     if len(lat):
         axes[1].hist(lat.clip(upper=lat.quantile(0.995)), bins=40, color=REF_COLOR)
     axes[1].set_title("latency (ms)", fontsize=10)
-    if "created_at" in predictions and len(predictions):
-        per_hour = predictions.set_index("created_at").resample("1h").size()
+    if window.rows:
+        per_hour = window.per_hour()
         axes[2].plot(per_hour.index, per_hour.to_numpy(), color=CUR_COLOR)
         axes[2].tick_params(axis="x", labelrotation=30, labelsize=7)
     axes[2].set_title("requests per hour", fontsize=10)

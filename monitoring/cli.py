@@ -1,5 +1,8 @@
 """python -m monitoring drift|performance|schedule: thin wrappers over monitoring.jobs.
 
+Which deploy: after `make run`, the production portal's database, model and reports folder (var/deploy/production);
+`--env staging` picks staging; DATABASE_URL / MODEL_DIR / REPORTS_DIR (or the flags) pick anything else.
+
 Exit codes: 0 no drift (or not enough data), 1 drift flagged, 2 could not run (the reason is printed).
 """
 
@@ -7,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
@@ -17,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from common.names import MONITORING_EXPERIMENT
+from common.paths import ENVIRONMENTS, deployed_environment, environment_dir, environment_settings
 from monitoring.jobs import JobConfig, JobOutcome
 
 log = logging.getLogger("monitoring")
@@ -42,6 +47,12 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m monitoring", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--env",
+        choices=ENVIRONMENTS,
+        help="the deployed environment whose database, model and reports to use (default: production when `make run` deployed it "
+        "and DATABASE_URL is not set)",
+    )
     common.add_argument("--database-url", help="portal database (default: $DATABASE_URL)")
     common.add_argument("--bundle", type=Path, help="served model bundle folder (default: $MODEL_DIR)")
     common.add_argument("--out", type=Path, help="reports folder (default: $REPORTS_DIR or reports/)")
@@ -77,8 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> JobConfig:
+def environment_for(args: argparse.Namespace, environ: dict | None = None) -> tuple[dict, str | None]:
+    """The environment the job reads its defaults from, and the deployed environment it points at (None: none).
+
+    --env NAME: that deploy's database, model and reports folder win over DATABASE_URL / MODEL_DIR / REPORTS_DIR.
+    No --env and no database named: the production deploy when there is one, filling in only what is not set."""
+    environ = dict(os.environ if environ is None else environ)
+    name = getattr(args, "env", None)
+    if name is not None:
+        return {**environ, **environment_settings(name, environ=environ)}, name
+    if args.database_url or environ.get("DATABASE_URL"):
+        return environ, None
+    name = deployed_environment(environ)
+    if name is None:
+        return environ, None
+    return {**environment_settings(name, environ=environ), **environ}, name
+
+
+def config_from_args(args: argparse.Namespace, environ: dict | None = None) -> JobConfig:
+    env, _ = environment_for(args, environ)
     return JobConfig.from_env(
+        env,
         database_url=args.database_url,
         bundle_dir=args.bundle,
         out_dir=args.out,
@@ -138,7 +168,10 @@ def run_schedule(config: JobConfig, *, every: timedelta, max_runs: int | None, s
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = config_from_args(args)
+    env, deployed = environment_for(args)
+    if deployed is not None:
+        print(f"environment: {deployed} ({environment_dir(deployed, environ=env)}); --env {'/'.join(ENVIRONMENTS)} picks one")
+    config = config_from_args(args, env)
     if args.command == "schedule":
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():

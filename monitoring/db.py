@@ -66,7 +66,8 @@ def connect(url: str, *, timeout_s: float = 5.0) -> Engine:
     if sa_url.get_backend_name() == "sqlite":
         db = sa_url.database
         if db and db != ":memory:" and not Path(db).is_file():
-            raise DatabaseError(f"cannot reach the database: SQLite file {db} does not exist (is DATABASE_URL right?)")
+            hint = "set DATABASE_URL, or --env production for the deploy `make run` leaves"
+            raise DatabaseError(f"cannot reach the database: SQLite file {db} does not exist ({hint})")
         connect_args["timeout"] = 30
     else:
         connect_args["connect_timeout"] = max(1, int(timeout_s))
@@ -121,6 +122,11 @@ def read_predictions(
         frame = pd.DataFrame(conn.execute(query).fetchall(), columns=list(cols))
     if last is not None:
         frame = frame.iloc[::-1].reset_index(drop=True)
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prediction-log columns as every reader hands them on: UTC times, float numbers, text versions."""
     if "created_at" in frame:
         frame["created_at"] = _utc_series(frame["created_at"])
     for col in ("probability", "latency_ms"):
@@ -210,10 +216,32 @@ def iter_prediction_stats(
         (sa.func.length(sa.func.trim(text)) == 0, 0), else_=sa.func.length(text) - sa.func.length(sa.func.replace(text, " ", "")) + 1
     )
     columns = (PREDICTION.c.id, PREDICTION.c.probability, PREDICTION.c.model_version, sa.func.length(text), words, _digits(text))
-    query = _window_filter(engine, sa.select(*columns), since=since, last=last).order_by(PREDICTION.c.id)
+    query = _window_filter(engine, sa.select(*columns), since=since, last=last)
+    for part in _row_batches(engine, query, chunk_rows):
+        yield _stat_frame(part)
+
+
+def iter_predictions(
+    engine: Engine, *, columns: tuple[str, ...], since: datetime | None = None, last: int | None = None, chunk_rows: int = 100_000
+) -> Iterator[pd.DataFrame]:
+    """The window's rows as frames of at most chunk_rows, typed as read_predictions types them, in no set order.
+
+    The performance job reads its window this way (monitoring.performance_window); `columns` start with "id".
+    """
+    if columns[0] != "id":
+        raise ValueError(f"iter_predictions reads in batches keyed on id: columns must start with it, not {columns[0]!r}")
+    query = _window_filter(engine, sa.select(*(PREDICTION.c[c] for c in columns)), since=since, last=last)
+    for part in _row_batches(engine, query, chunk_rows):
+        yield _typed(pd.DataFrame(part, columns=list(columns)))
+
+
+def _row_batches(engine: Engine, query, chunk_rows: int) -> Iterator[list]:
+    """A query's rows (its first column: the prediction id) in lists of at most chunk_rows: one server-side cursor
+    on PostgreSQL, keyset batches (id > the last id seen) on SQLite."""
     if not is_sqlite(engine):
-        yield from _postgres_chunks(engine, query, chunk_rows)
+        yield from _postgres_batches(engine, query, chunk_rows)
         return
+    query = query.order_by(PREDICTION.c.id)
     after = None
     with engine.connect() as conn:
         while True:
@@ -221,21 +249,21 @@ def iter_prediction_stats(
             part = conn.execute(batch.limit(chunk_rows)).fetchall()
             if not part:
                 return
-            yield _stat_frame(part)
+            yield part
             after = part[-1][0]
 
 
-def _postgres_chunks(engine: Engine, query, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _postgres_batches(engine: Engine, query, chunk_rows: int) -> Iterator[list]:
     """One psycopg server-side (named) cursor in binary mode: plain tuples, numbers never parsed from text. No
-    ORDER BY: a sequential scan, and the sample does not depend on the order rows come in (monitoring.window)."""
-    compiled = query.order_by(None).compile(dialect=engine.dialect)
+    ORDER BY: a sequential scan; what the jobs compute does not depend on the order rows come in."""
+    compiled = query.compile(dialect=engine.dialect)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor(name="monitoring_window", binary=True) as cursor:
             cursor.itersize = chunk_rows
             cursor.execute(str(compiled), compiled.params)
             while part := cursor.fetchmany(chunk_rows):
-                yield _stat_frame(part)
+                yield part
 
 
 def _stat_frame(rows) -> pd.DataFrame:
@@ -276,10 +304,4 @@ def read_predictions_by_id(engine: Engine, ids, *, columns: tuple[str, ...], bat
             parts.append(pd.DataFrame(conn.execute(query).fetchall(), columns=list(columns)))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(columns))
     frame = frame.sort_values("id").reset_index(drop=True) if "id" in frame else frame
-    if "created_at" in frame:
-        frame["created_at"] = _utc_series(frame["created_at"])
-    if "probability" in frame:
-        frame["probability"] = pd.to_numeric(frame["probability"], errors="coerce").astype(float)
-    if "model_version" in frame:
-        frame["model_version"] = frame["model_version"].fillna("").astype(str)
-    return frame
+    return _typed(frame)

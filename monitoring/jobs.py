@@ -181,8 +181,7 @@ def _analyse_drift(config: JobConfig, engine, reference, stats, *, started: floa
 
 def run_performance(config: JobConfig, *, now: datetime | None = None) -> JobOutcome:
     """The performance job: measured vs estimated accuracy per model version, latency, volume."""
-    from monitoring.db import read_feedback, read_predictions
-    from monitoring.performance import analyse_performance
+    from monitoring.performance import summarise_performance
 
     now = now or datetime.now(UTC)
     engine, reference, failed = _prepare(config, "performance", need_bundle=False)
@@ -194,32 +193,37 @@ def run_performance(config: JobConfig, *, now: datetime | None = None) -> JobOut
         if failed:
             outcome = failed
         else:
-            predictions = read_predictions(
-                engine,
-                since=since,
-                columns=("id", "component_id", "probability", "label", "model_name", "model_version", "latency_ms", "source", "created_at"),
-            )
-            feedback = read_feedback(engine, since=since)
-            s = analyse_performance(
-                predictions,
-                feedback,
+            scanned = _scan_performance_window(config, engine, since)
+            s = summarise_performance(
+                scanned,
                 served_version=model_version or None,
                 min_reviewed=config.min_reviewed,
                 min_accuracy=config.min_accuracy,
                 window_hours=config.performance_since.total_seconds() / 3600 if config.performance_since else None,
             )
             model_version = model_version or s.get("served_version", "")
-            model_name = model_name or (str(predictions["model_name"].iloc[-1]) if len(predictions) else "")
+            model_name = model_name or scanned.latest_model_name
             outcome = JobOutcome(kind="performance", status=s["status"], headline=s["headline"], summary=s)
-            if len(predictions):
+            if scanned.rows:
                 from monitoring.charts import performance_charts
 
                 try:
                     path = config.out_dir / f"performance-{stamp(now)}.png"
-                    outcome.paths["charts"] = performance_charts(s, predictions, path)
+                    outcome.paths["charts"] = performance_charts(s, scanned, path)
                 except Exception as exc:
                     log.warning("performance charts failed: %s", exc)
     except Exception as exc:
         log.error("performance job failed:\n%s", traceback.format_exc())
         outcome = _error("performance", f"{type(exc).__name__}: {exc}")
     return publish(outcome, config=config, engine=engine, now=now, model_name=model_name, model_version=model_version, window=window)
+
+
+def _scan_performance_window(config: JobConfig, engine, since: datetime | None):
+    """One pass over the rows since `since` in chunks, after the (small) feedback table: a PerformanceWindow."""
+    from monitoring.db import iter_predictions, read_feedback
+    from monitoring.performance_window import COLUMNS, PerformanceWindow
+
+    scanned = PerformanceWindow(read_feedback(engine, since=since))
+    for chunk in iter_predictions(engine, columns=COLUMNS, since=since, chunk_rows=config.chunk_rows):
+        scanned.add(chunk)
+    return scanned

@@ -3,7 +3,8 @@
 Measured: accuracy, precision and recall (positive class = non-compliant) per model version, from the
 latest feedback on each prediction, with row counts and Wilson 95% intervals. Estimated: for rows nobody
 reviewed, the calibration-based accuracy mean(max(p, 1 - p)), shown beside the measured one. Operations:
-latency percentiles and request volume.
+latency percentiles and request volume. Every number covers the whole window, read once in chunks
+(monitoring.performance_window); `analyse_performance` takes a window already in memory as one chunk.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 
 import numpy as np
 import pandas as pd
+
+from monitoring.performance_window import PerformanceWindow, VersionTotals
 
 Z95 = 1.959964
 
@@ -64,27 +67,28 @@ def link_feedback(predictions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataF
     return allfb[cols]
 
 
-def _version_metrics(rows: pd.DataFrame) -> dict:
-    reviewed = rows[rows["correct_label"].notna()]
+def _version_metrics(totals: VersionTotals, reviewed: pd.DataFrame) -> dict:
+    """One version's (or all versions') numbers: `totals` over every row, `reviewed` the rows with a correct label."""
     y = reviewed["correct_label"].astype(int).to_numpy()
     yhat = reviewed["label"].astype(int).to_numpy()
     tp = int(((y == 1) & (yhat == 1)).sum())
     fp = int(((y == 0) & (yhat == 1)).sum())
     fn = int(((y == 1) & (yhat == 0)).sum())
-    unreviewed = rows[rows["correct_label"].isna()]["probability"].dropna().to_numpy(dtype=float)
     reviewed_p = reviewed["probability"].dropna().to_numpy(dtype=float)
-    latency = rows["latency_ms"].dropna().to_numpy(dtype=float)
+    reviewed_confidence = np.maximum(reviewed_p, 1 - reviewed_p)
+    unreviewed = totals.confidence_rows - len(reviewed_p)  # rows with a probability that nobody reviewed
+    unreviewed_confidence = totals.confidence_sum - float(reviewed_confidence.sum())
     return {
-        "predictions": len(rows),
+        "predictions": totals.rows,
         "reviewed": len(reviewed),
         "corrected": int((y != yhat).sum()),
         "accuracy": _rate(int((y == yhat).sum()), len(reviewed)),
         "precision": _rate(tp, tp + fp),
         "recall": _rate(tp, tp + fn),
-        "estimated_accuracy_unreviewed": round(float(np.maximum(unreviewed, 1 - unreviewed).mean()), 4) if len(unreviewed) else None,
-        "unreviewed": len(unreviewed),
-        "mean_confidence_reviewed": round(float(np.maximum(reviewed_p, 1 - reviewed_p).mean()), 4) if len(reviewed_p) else None,
-        "latency_ms": _latency(latency),
+        "estimated_accuracy_unreviewed": round(unreviewed_confidence / unreviewed, 4) if unreviewed else None,
+        "unreviewed": unreviewed,
+        "mean_confidence_reviewed": round(float(reviewed_confidence.mean()), 4) if len(reviewed_p) else None,
+        "latency_ms": _latency(totals.latencies()),
     }
 
 
@@ -102,54 +106,61 @@ def _latency(values: np.ndarray) -> dict:
     }
 
 
-def _volume(predictions: pd.DataFrame, window_hours: float | None) -> dict:
-    if predictions.empty:
+def _volume(window: PerformanceWindow, window_hours: float | None) -> dict:
+    if not window.rows:
         return {"requests": 0}
-    per_hour = predictions.set_index("created_at").resample("1h").size()
-    per_day = predictions.set_index("created_at").resample("1D").size()
-    hours = window_hours or max(1.0, (predictions["created_at"].max() - predictions["created_at"].min()).total_seconds() / 3600)
+    per_hour = window.per_hour()
+    per_day = per_hour.resample("1D").sum()
+    hours = window_hours or max(1.0, (window.last - window.first).total_seconds() / 3600)
+    sources = pd.Series(window.per_source or {}, dtype="int64").sort_values(ascending=False, kind="stable")
     return {
-        "requests": len(predictions),
-        "per_source": {str(k): int(v) for k, v in predictions["source"].fillna("").value_counts().items()}
-        if "source" in predictions
-        else {},
+        "requests": window.rows,
+        "per_source": {str(k): int(v) for k, v in sources.items()},
         "per_day": {str(k.date()): int(v) for k, v in per_day.items()},
-        "mean_per_hour": round(len(predictions) / max(hours, 1e-9), 3),
+        "mean_per_hour": round(window.rows / max(hours, 1e-9), 3),
         "peak_hour": {"at": str(per_hour.idxmax()), "requests": int(per_hour.max())},
     }
 
 
-def analyse_performance(
-    predictions: pd.DataFrame,
-    feedback: pd.DataFrame,
+def analyse_performance(predictions: pd.DataFrame, feedback: pd.DataFrame, **options) -> dict:
+    """The summary for a window held in memory: `predictions` as one chunk (options: summarise_performance's)."""
+    window = PerformanceWindow(feedback)
+    window.add(predictions)
+    return summarise_performance(window, **options)
+
+
+def summarise_performance(
+    window: PerformanceWindow,
     *,
     served_version: str | None = None,
     min_reviewed: int = 30,
     min_accuracy: float = 0.95,
     window_hours: float | None = None,
 ) -> dict:
-    """Summary dict: status, headline, per-version metrics, latency and volume."""
-    if predictions.empty:
+    """Summary dict: status, headline, per-version metrics, latency and volume, from a window read in chunks."""
+    if not window.rows:
         return {"status": "insufficient_data", "headline": "not enough data (0 rows, need 1): no predictions in the window", "rows": 0}
-    served = served_version or str(predictions.sort_values("created_at")["model_version"].iloc[-1])
-    labels = link_feedback(predictions, feedback)
-    rows = predictions.merge(labels, how="left", left_on="id", right_on="prediction_id")
-    versions = {str(v): _version_metrics(g) for v, g in rows.groupby("model_version", sort=True)}
-    overall = _version_metrics(rows)
+    served = served_version or window.latest_version
+    judged = window.judged_rows()
+    labels = link_feedback(judged, window.feedback)
+    rows = judged.merge(labels, how="left", left_on="id", right_on="prediction_id")
+    reviewed = rows[rows["correct_label"].notna()]
+    versions = {v: _version_metrics(window.versions[v], reviewed[reviewed["model_version"] == v]) for v in sorted(window.versions)}
+    overall = _version_metrics(VersionTotals.combined(list(window.versions.values())), reviewed)
     mine = versions.get(served)
     status = "ok"
     if mine and mine["reviewed"] >= min_reviewed and mine["accuracy"]["ci"][1] < min_accuracy:
         status = "drift"  # measured accuracy is credibly below the floor: a degradation alert
     summary = {
         "status": status,
-        "rows": len(predictions),
+        "rows": window.rows,
         "served_version": served,
         "min_reviewed": min_reviewed,
         "min_accuracy": min_accuracy,
         "versions": versions,
         "overall": overall,
-        "latency_ms": _latency(predictions["latency_ms"].dropna().to_numpy(dtype=float)),
-        "volume": _volume(predictions, window_hours),
+        "latency_ms": dict(overall["latency_ms"]),
+        "volume": _volume(window, window_hours),
     }
     summary["headline"] = performance_headline(summary)
     return summary

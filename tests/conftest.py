@@ -12,21 +12,14 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
-DESIGN_EXAMPLES = [
-    ("Manufactured in 1985 made of steel in fair condition", 1),
-    ("Good condition carbon fiber component manufactured in 2010", 0),
-    ("Steel component manufactured in 1995 in fair condition", 1),
-]
-
 
 def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7, model_type: str = "cnn"):
-    from ml.data import generate
+    from ml.data.specs import training_frame
     from ml.training_run import TrainConfig
 
     data = tmp / "components.csv"
     if not data.exists():
-        generate(rows, seed=seed).to_csv(data, index=False)
+        training_frame(rows, seed=seed).to_csv(data, index=False)  # descriptions and document-style rows, as the pipeline
     return TrainConfig(
         data=data,
         out=tmp / f"bundle-{model_type}",
@@ -38,6 +31,7 @@ def _tiny_config(tmp: Path, *, rows: int = 6000, epochs: int = 3, seed: int = 7,
         holdout_rows=400,
         reference_rows=500,
         glove_epochs=40,
+        spec_documents=20,
         progress=False,
     )
 
@@ -68,8 +62,11 @@ def trained_tracking_uri(trained_run) -> str:
 
 
 @pytest.fixture
-def design_examples():
-    return list(DESIGN_EXAMPLES)
+def reference_examples():
+    """The job description's three example rows (docs/architecture.md): [(text, label)]."""
+    from ml.domain import REFERENCE_EXAMPLES
+
+    return list(REFERENCE_EXAMPLES)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -75,6 +75,7 @@ class Env:
     api_auth_cache_seconds: int
     prediction_log_flush_ms: int
     prediction_log_max_pending: int
+    prediction_log_spool: bool
     cache_url: str
     var_dir: Path
     environment: str
@@ -89,6 +90,9 @@ def load(environ: dict | None = None) -> Env:
             raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example)")
         secret_key = "django-insecure-local-development-only-not-for-production"
     var = var_dir(environ)
+    bench = _bool(environ, "PORTAL_BENCH_NOOP", False)
+    if bench and environ.get("PORTAL_ENVIRONMENT", "").strip().lower() == "production":
+        raise ImproperlyConfigured("PORTAL_BENCH_NOOP exposes the benchmark views (/bench/noop, /bench/echo): never in production")
     return Env(
         debug=debug,
         secret_key=secret_key,
@@ -115,10 +119,11 @@ def load(environ: dict | None = None) -> Env:
         login_max_failures=_int(environ, "LOGIN_MAX_FAILURES", 5),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         demo_password=environ.get("PORTAL_DEMO_PASSWORD", ""),
-        bench_noop=_bool(environ, "PORTAL_BENCH_NOOP", False),
+        bench_noop=bench,
         api_auth_cache_seconds=_int(environ, "API_AUTH_CACHE_SECONDS", 30),
         prediction_log_flush_ms=_int(environ, "PREDICTION_LOG_FLUSH_MS", 100),
         prediction_log_max_pending=_int(environ, "PREDICTION_LOG_MAX_PENDING", 50_000),
+        prediction_log_spool=_bool(environ, "PREDICTION_LOG_SPOOL", True),
         cache_url=environ.get("CACHE_URL", "").strip(),
         var_dir=var,
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),

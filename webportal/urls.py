@@ -4,8 +4,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from webportal.accounts.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+from webportal.api import views as api_views
 from webportal.portal import probes
 
+handler500 = "webportal.portal.outage.server_error"
 admin.site.login_form = ThrottledAdminAuthenticationForm  # every sign-in door shares the one throttle
 
 urlpatterns = [
@@ -16,5 +18,6 @@ urlpatterns = [
     path("healthz", probes.healthz, name="healthz"),
     path("metrics", probes.metrics_view, name="metrics"),
     path("bench/noop", login_not_required(probes.noop), name="bench-noop"),
+    path("bench/echo", login_not_required(api_views.BenchEchoView.as_view()), name="bench-echo"),
     path("", include("webportal.portal.urls")),
 ]

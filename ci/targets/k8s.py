@@ -21,15 +21,12 @@ import yaml
 
 from ci import kustomize
 from ci.config import PipelineConfig, ensure_demo_password
+from ci.processes import DeployError  # a kubectl step failed: the message names the command and what kubectl said
 from ci.targets.base import Log
 
 PORTAL = "deployment/portal"
 PORTAL_IMAGE = "compliance-portal"
 SERVICE_PORT = 8000
-
-
-class DeployError(RuntimeError):
-    """A kubectl step failed; the message names the command and what kubectl said."""
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,18 @@ def experiment_id(
         if exp is None:
             raise
         return exp.experiment_id
+
+
+def needs_server(client, tracking_uri: str, experiment: str) -> str | None:
+    """Why `experiment` cannot be written through `tracking_uri`, or None. Read straight from its SQLite store
+    (no server running), an experiment the server created keeps `mlflow-artifacts:` locations that only the
+    server can write: say so before anything is written, rather than fail half-way."""
+    if not tracking_uri.startswith("sqlite:"):
+        return None
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None or not str(exp.artifact_location).startswith("mlflow-artifacts:"):
+        return None
+    return (
+        f"the MLflow tracking server is not running (read {tracking_uri} directly), and experiment {experiment!r} keeps its "
+        "artifacts on the server; start it with `make mlflow` (or pass --tracking-uri)"
+    )

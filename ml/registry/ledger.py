@@ -12,6 +12,7 @@ entry is written; params are never rewritten (MLflow refuses to change a param).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Iterable
@@ -211,8 +212,6 @@ def prepare_entry(
     bundle_checksum: str = "",
 ) -> LedgerEntry:
     """Write a `prepared` entry (params, tags, evidence). Nothing about the alias changes here."""
-    from mlflow.entities import Param, RunTag
-
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     prepared_at = now_utc()
@@ -228,19 +227,35 @@ def prepare_entry(
         "gate_run_id": gate_run_id,
         "rollback_of": rollback_of,
         "prepared_at": iso(prepared_at),
+        "bundle_checksum": bundle_checksum,
     }
     run_id = _create_entry_run(client, record, prepared_at, tracking_uri)
+    try:
+        _write_entry(client, run_id, record, evidence_dir)
+    except Exception:
+        # Nothing moved yet: take the half-written entry out of the ledger rather than leave it to be settled
+        # as `aborted` later. If the server is gone this fails too, and the entry stays `prepared` (settled later).
+        with contextlib.suppress(Exception):
+            client.delete_run(run_id)
+        raise
+    return _entry_from_run(client.get_run(run_id))
+
+
+def _write_entry(client, run_id: str, record: dict, evidence_dir: Path | None) -> None:
+    from mlflow.entities import Param, RunTag
+
+    model_name, seq = record["model_name"], record["seq"]
     params = {
         "model_name": model_name,
         "seq": str(seq),
-        "kind": kind,
-        "from_version": from_version or NO_VERSION,
-        "to_version": str(to_version),
-        "actor": actor[:MAX_PARAM_CHARS],
-        "reason": reason[:MAX_PARAM_CHARS],
+        "kind": record["kind"],
+        "from_version": record["from_version"] or NO_VERSION,
+        "to_version": record["to_version"],
+        "actor": record["actor"][:MAX_PARAM_CHARS],
+        "reason": record["reason"][:MAX_PARAM_CHARS],
     }
-    if bundle_checksum:
-        params["bundle_checksum"] = bundle_checksum
+    if record.get("bundle_checksum"):
+        params["bundle_checksum"] = record["bundle_checksum"]
     client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag("ledger.seq", str(seq))])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "entry.json"
@@ -248,7 +263,6 @@ def prepare_entry(
         client.log_artifact(run_id, str(path))
     if evidence_dir is not None and Path(evidence_dir).is_dir() and any(Path(evidence_dir).iterdir()):
         client.log_artifacts(run_id, str(evidence_dir), artifact_path="evidence")
-    return _entry_from_run(client.get_run(run_id))
 
 
 def commit_entry(client, entry: LedgerEntry, *, note: str = "") -> None:

@@ -82,26 +82,32 @@ def promotion_lock(client, model_name: str, *, wait_s: float = LOCK_WAIT_S, stal
     token = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s
     delay = 0.05
-    while not _try_acquire(client, model_name, token):
-        try:
-            held = client.get_registered_model(name)
-        except MlflowException as exc:
-            if error_code(exc) == "RESOURCE_DOES_NOT_EXIST":
-                continue
-            raise
-        tags = dict(held.tags or {})
-        if _lock_is_stale(tags, stale_s):
-            with contextlib.suppress(MlflowException):
-                _delete_if_held_by(client, name, tags.get("lock.token"))
-            continue
-        if time.monotonic() > deadline:
-            raise RegistryError(
-                f"another promotion of {model_name} is in progress "
-                f"(lock held by pid {tags.get('lock.pid')} on {tags.get('lock.host')}); try again"
-            )
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+    # Registered before the lock exists: another thread of this process that sees our lock between its creation
+    # and the yield must find the token here, or it would take the lock for an interrupted one and delete it.
     _HELD_LOCKS.add(token)
+    try:
+        while not _try_acquire(client, model_name, token):
+            try:
+                held = client.get_registered_model(name)
+            except MlflowException as exc:
+                if error_code(exc) == "RESOURCE_DOES_NOT_EXIST":
+                    continue
+                raise
+            tags = dict(held.tags or {})
+            if _lock_is_stale(tags, stale_s):
+                with contextlib.suppress(MlflowException):
+                    _delete_if_held_by(client, name, tags.get("lock.token"))
+                continue
+            if time.monotonic() > deadline:
+                raise RegistryError(
+                    f"another promotion of {model_name} is in progress "
+                    f"(lock held by pid {tags.get('lock.pid')} on {tags.get('lock.host')}); try again"
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+    except BaseException:
+        _HELD_LOCKS.discard(token)
+        raise
     try:
         yield token
     finally:

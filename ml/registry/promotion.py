@@ -16,7 +16,7 @@ from pathlib import Path
 from common import names
 from common.names import CHALLENGER, CHAMPION, MODEL_NAME
 from ml.registry import ledger
-from ml.registry.client import get_client
+from ml.registry.client import get_client, needs_server
 from ml.registry.errors import PromotionFailed, RegistryError, ServerUnavailable, request_never_sent, server_errors
 from ml.registry.lock import promotion_lock
 from ml.registry.versions import TAG_BUNDLE_CHECKSUM, TAG_LEDGER_RUN, get_version, resolve_alias
@@ -184,6 +184,9 @@ def promote(
         raise RegistryError("a promotion needs a reason")
     client = get_client(tracking_uri)
     uri = names.tracking_uri(tracking_uri)
+    why = needs_server(client, uri, names.LEDGER_EXPERIMENT)
+    if why:
+        raise RegistryError(f"nothing changed: {why}")
     target = get_version(version, model_name=model_name, client=client, tracking_uri=uri)
     attempt = _Attempt(
         model_name,

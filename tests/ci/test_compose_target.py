@@ -14,9 +14,9 @@ from ci.config import PipelineConfig
 from ci.processes import manage, start_portal, stop_pid_file
 from ci.smoke import health_headers, smoke_test
 from ci.targets.compose import deploy_compose, rollback_compose
+from common.paths import PROJECT_ROOT
 from common.processes import free_port
 from ml.bundle import copy_bundle
-from tests.conftest import ROOT
 
 
 def _versioned(trained_bundle, folder, version: str):
@@ -33,9 +33,9 @@ def running_portal(tmp_path, trained_bundle, monkeypatch):
     env = config.environments()[1]
     env.root.mkdir(parents=True)
     _versioned(trained_bundle, env.model_dir, "7")
-    manage(config, env, ROOT, "migrate", "--noinput")
-    manage(config, env, ROOT, "setup_roles", "--demo-users")
-    start_portal(config, env, ROOT)
+    manage(config, env, PROJECT_ROOT, "migrate", "--noinput")
+    manage(config, env, PROJECT_ROOT, "setup_roles", "--demo-users")
+    start_portal(config, env, PROJECT_ROOT)
     # In compose the pipeline container and the portal share HEALTH_TOKEN through .env.
     monkeypatch.setenv("HEALTH_TOKEN", env.ensure_secret("health_token"))
     yield config, env

@@ -13,7 +13,7 @@ from ci.config import PipelineConfig
 from ci.deploy import APP_PATHS, app_checksum, app_version
 from ci.runner import plan, select_stages
 from ci.stages import STAGES
-from tests.conftest import ROOT
+from common.paths import PROJECT_ROOT
 
 
 def test_stage_selection():
@@ -27,7 +27,7 @@ def test_stage_selection():
 def test_dry_run_prints_every_stage_in_order_and_does_nothing(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "ci", "--var", str(tmp_path), "run", "--dry-run", "--require-approval"],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,7 +66,11 @@ def test_rejection_and_timeout_stop_production(tmp_path):
 
 def test_approving_an_unknown_pipeline_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "ci", "--var", str(tmp_path), "approve", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ci", "--var", str(tmp_path), "approve", "nope"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "no pipeline nope is waiting" in result.stderr
 
@@ -75,10 +79,10 @@ def test_app_version_and_checksum_follow_the_source(tmp_path):
     import shutil
 
     for top in APP_PATHS:
-        src = ROOT / top
+        src = PROJECT_ROOT / top
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / top)
     before = app_checksum(tmp_path)
-    assert app_version(tmp_path) == app_version(ROOT)
+    assert app_version(tmp_path) == app_version(PROJECT_ROOT)
     (tmp_path / "webportal" / "version.py").write_text('APP_VERSION = "9.9.9"\n')
     assert app_version(tmp_path) == "9.9.9" and app_checksum(tmp_path) != before
 
@@ -169,3 +173,17 @@ def test_every_target_describes_its_deploy_smoke_and_portal(tmp_path, target):
     described = target_for(config).describe()
     assert set(described) == {"deploy", "smoke", "served"}
     assert ("127.0.0.1:9100" if target == "local" else "http://portal:8000") in described["smoke"]
+
+
+def test_the_last_line_says_what_happened_to_production():
+    from ci.runner import PipelineResult
+    from ci.verdict import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, exit_status
+
+    outputs = {"register": {"version": "3"}, "gate": {"verdict": "rejected", "previous_champion": "2"}, "package": {"model_version": "2"}}
+    rejected = PipelineResult("p1", status="rejected", outputs=outputs)
+    assert rejected.ok and rejected.verdict_line == "new model v3 rejected by the gate; production unchanged (v2)"
+    assert exit_status("rejected", on_reject="fail") == EXIT_REJECTED
+    promoted = PipelineResult("p2", status="succeeded", outputs={**outputs, "package": {"model_version": "3"}})
+    assert promoted.verdict_line == "pipeline succeeded; production serves v3" and exit_status("succeeded", on_reject="fail") == EXIT_OK
+    failed = PipelineResult("p3", status="rolled_back", error="SmokeTestFailed: boom")
+    assert not failed.ok and "rolled back" in failed.verdict_line and exit_status("rolled_back", on_reject="warn") == EXIT_FAILED

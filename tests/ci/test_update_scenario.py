@@ -23,17 +23,17 @@ from ci.config import PipelineConfig
 from ci.deploy import APP_PATHS
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
+from common.paths import PROJECT_ROOT
 from common.processes import free_port
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
-GATE = ROOT / "tests" / "ci" / "small_gate.json"
+GATE = PROJECT_ROOT / "tests" / "ci" / "small_gate.json"
 
 
 def _copy_app(dst: Path) -> Path:
     dst.mkdir(parents=True)
     for top in APP_PATHS:
-        src = ROOT / top
+        src = PROJECT_ROOT / top
         if src.is_dir():
             shutil.copytree(src, dst / top, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -167,6 +167,7 @@ def test_update_scenario(pipeline_config):
     third = run()
     assert third.ok, "\n".join(lines) + _logs(config)
     assert third.outputs["gate"]["verdict"] == "rejected" and not third.outputs["gate"]["promoted"]
+    assert third.status == "rejected" and third.verdict_line.endswith("rejected by the gate; production unchanged (v2)")
     assert third.outputs["package"]["model_version"] == "2" and _health(production)["model_version"] == "2"
 
     # 4. A good model (v2's settings: CPU training is deterministic, so it passes the gate as a tie) with an

@@ -113,3 +113,34 @@ def test_both_publish_the_bundle_reports_and_images(which):
 @pytest.mark.parametrize("path", [GITHUB, AZURE], ids=["github", "azure"])
 def test_the_torch_pin_matches_pyproject(path):
     assert f"TORCH_SPEC: {h.pyproject_pins()['torch'].line}" in path.read_text()
+
+
+def _pipeline_run_script(which: str) -> str:
+    return next(s for s in SCRIPTS[which]() if "python -m ci run" in s and "--dry-run" not in s)
+
+
+@pytest.mark.parametrize("which", sorted(SCRIPTS))
+def test_a_rejected_model_is_a_warning_or_a_failure_not_silence(which):
+    """Both definitions pass --on-reject from a setting whose default is a known choice; the CLI then writes the CI
+    system's own annotation (and exit status 3 for fail), so a rejection is never a silent green run."""
+    from ci.verdict import EXIT_REJECTED, ON_REJECT, annotations, exit_status
+
+    assert "--on-reject" in _pipeline_run_script(which)
+    if which == "github":
+        step = next(s for job in load(GITHUB)["jobs"].values() for s in job["steps"] if "--on-reject" in s.get("run", ""))
+        default = step["env"]["PIPELINE_ON_REJECT"].rsplit("'", 2)[-2]
+        env = {"GITHUB_ACTIONS": "true"}
+        expected = {"warn": "::warning title=Model gate::", "fail": "::error title=Model gate::"}
+    else:
+        parameter = next(p for p in load(AZURE)["parameters"] if p["name"] == "onReject")
+        assert set(parameter["values"]) == set(ON_REJECT) and load(AZURE)["variables"]["PIPELINE_ON_REJECT"] == "${{ parameters.onReject }}"
+        default = parameter["default"]
+        env = {"TF_BUILD": "True"}
+        expected = {"warn": "##vso[task.logissue type=warning]", "fail": "##vso[task.logissue type=error]"}
+    assert default in ON_REJECT
+    line = "new model v3 rejected by the gate; production unchanged (v2)"
+    for mode in ON_REJECT:
+        marks = annotations(line, status="rejected", on_reject=mode, environ=env)
+        assert any(m.startswith(expected[mode]) and m.endswith(line) for m in marks), (mode, marks)
+    assert exit_status("rejected", on_reject="fail") == EXIT_REJECTED and exit_status("rejected", on_reject="warn") == 0
+    assert annotations(line, status="succeeded", on_reject="fail", environ=env) == []

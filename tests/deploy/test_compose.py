@@ -17,11 +17,11 @@ from tests.deploy import helpers as h
 
 COMPOSE = h.REPO / "docker-compose.yml"
 GPU_OVERRIDE = h.REPO / "docker-compose.gpu.yml"
-SERVICES = {"postgres", "mlflow", "migrate", "portal", "monitor", "pipeline", "minio", "minio-bucket"}
-LONG_RUNNING_WITH_PORTS = {"postgres", "mlflow", "portal"}
+SERVICES = {"postgres", "mlflow", "migrate", "portal", "proxy", "monitor", "pipeline", "minio", "minio-bucket"}
+LONG_RUNNING_WITH_PORTS = {"postgres", "mlflow", "portal", "proxy"}
 ONE_SHOT = {"migrate", "pipeline", "minio-bucket"}
 S3_SERVICES = {"minio", "minio-bucket"}  # profile s3: the optional S3 artifact store
-THIRD_PARTY = {"postgres", *S3_SERVICES}
+THIRD_PARTY = {"postgres", "proxy", *S3_SERVICES}
 S3_SETTINGS = {
     "S3_ACCESS_KEY_ID": "test-only-minio",
     "S3_SECRET_ACCESS_KEY": "test-only-minio-secret",
@@ -229,8 +229,8 @@ def test_no_secrets_are_written_inline():
 
 def test_app_services_read_secrets_from_the_env_file(raw):
     for name, service in raw["services"].items():
-        if name in S3_SERVICES:
-            continue  # MinIO gets its two keys by interpolation, not the whole .env
+        if name in S3_SERVICES or name == "proxy":
+            continue  # MinIO gets its two keys by interpolation, not the whole .env; nginx needs no setting
         env_file = service.get("env_file")
         assert env_file in (".env", [".env"]), f"{name}: env_file must be .env"
 
@@ -303,3 +303,18 @@ def test_without_the_profile_artifacts_stay_on_the_volume(resolved):
         assert resolved["services"][name]["profiles"] == ["s3"], f"{name} must not start with a plain `up`"
     mlflow = resolved["services"]["mlflow"]
     assert mlflow["command"][mlflow["command"].index("--artifacts-destination") + 1] == "/mlartifacts"
+
+
+def test_the_portal_is_published_only_through_the_buffering_proxy(resolved):
+    """Slow clients meet nginx, never gunicorn: the portal has no host port, the proxy has the portal's, mounts the
+    repository's config, waits for a healthy portal, and that config buffers heads, bodies and answers."""
+    services = resolved["services"]
+    assert not services["portal"].get("ports"), "the portal must not be published past the proxy"
+    proxy = services["proxy"]
+    assert [str(p.get("target", p) if isinstance(p, dict) else p).split(":")[-1] for p in proxy["ports"]] == ["8000"]
+    assert "/etc/nginx/conf.d/default.conf:ro" in " ".join(_volume_specs(proxy))
+    assert proxy["depends_on"]["portal"]["condition"] == "service_healthy"
+    conf = (h.REPO / "docker" / "nginx" / "portal.conf").read_text()
+    for directive in ("server portal:8000", "client_header_timeout 10s", "proxy_request_buffering on", "proxy_buffering on",
+                      "client_max_body_size 60m"):  # fmt: skip
+        assert directive in conf, directive

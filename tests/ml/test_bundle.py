@@ -10,10 +10,10 @@ from dataclasses import field, make_dataclass
 import pytest
 
 import ml.bundle
+from common.paths import PROJECT_ROOT
 from ml.bundle import CARD_VERSION, BundleError, ModelCard, card_fields, read_card
 from ml.predictor import Predictor
 from monitoring.reference import load_reference
-from tests.conftest import ROOT
 
 
 def contracts_card_fields(text: str) -> list[str]:
@@ -45,7 +45,7 @@ def _bundle_with_card(trained_bundle, tmp_path, card: dict):
 
 
 def test_contracts_doc_and_docstring_name_exactly_the_card_fields():
-    in_doc = contracts_card_fields((ROOT / "docs" / "contracts.md").read_text(encoding="utf-8"))
+    in_doc = contracts_card_fields((PROJECT_ROOT / "docs" / "contracts.md").read_text(encoding="utf-8"))
     in_docstring = docstring_card_fields(ml.bundle.__doc__)
     assert in_doc == list(card_fields()), "docs/contracts.md's model card table and ModelCard differ"
     assert in_docstring == list(card_fields()), "the ml.bundle docstring's card fields and ModelCard differ"
@@ -54,7 +54,7 @@ def test_contracts_doc_and_docstring_name_exactly_the_card_fields():
 
 def test_a_field_added_without_the_doc_is_caught():
     """A ModelCard with one more field (`supplier`) than docs/contracts.md names fails the check above."""
-    documented = contracts_card_fields((ROOT / "docs" / "contracts.md").read_text(encoding="utf-8"))
+    documented = contracts_card_fields((PROJECT_ROOT / "docs" / "contracts.md").read_text(encoding="utf-8"))
     wider = make_dataclass("WiderCard", [("supplier", str, field(default=""))], bases=(ModelCard,), frozen=True)
     assert undocumented(wider, documented) == {"supplier"}
     assert undocumented(ModelCard, documented) == set()

@@ -7,10 +7,10 @@ import sys
 
 import pandas as pd
 
-from tests.conftest import ROOT
+from common.paths import PROJECT_ROOT
 
 
-def ml(*args: str, cwd=ROOT):
+def ml(*args: str, cwd=PROJECT_ROOT):
     return subprocess.run([sys.executable, "-m", "ml", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

@@ -64,7 +64,7 @@ def test_text_varies_in_case_punctuation_and_numbers(rich):
     assert texts.str.contains(";").any() and texts.str.contains(r"\|").any()
 
 
-def test_design_examples_are_labelled_by_the_rule():
+def test_reference_examples_are_labelled_by_the_rule():
     assert label_for(year=1985, condition="fair", material="steel") == 1
     assert label_for(year=2010, condition="good", material="carbon fiber") == 0
     assert label_for(year=1995, condition="fair", material="steel") == 1

@@ -10,17 +10,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from common.paths import PROJECT_ROOT
 from ml.bundle import BUNDLE_FILES, BundleError, bundle_checksum, check_bundle, copy_bundle, read_card, write_card
 from ml.predictor import Predictor
 from ml.text import TokenizerSpec, encode_batch
-from tests.conftest import ROOT
 
 
-def test_predictor_labels_raw_text(trained_bundle, design_examples):
+def test_predictor_labels_raw_text(trained_bundle, reference_examples):
     predictor = Predictor.from_bundle(trained_bundle)
-    texts = [t for t, _ in design_examples]
+    texts = [t for t, _ in reference_examples]
     predictions = predictor.predict(texts)
-    assert [p.label for p in predictions] == [y for _, y in design_examples]
+    assert [p.label for p in predictions] == [y for _, y in reference_examples]
     assert all(p.label_name == ("non-compliant" if p.label else "compliant") for p in predictions)
     probs = predictor.predict_proba(texts * 700)  # crosses the internal batch boundary
     assert probs.shape == (2100,) and np.allclose(probs[:3], [p.probability for p in predictions], atol=1e-6)
@@ -53,7 +53,7 @@ def test_importing_the_predictor_never_imports_torch_or_mlflow(trained_bundle):
         "bad = [m for m in ('torch', 'mlflow', 'evidently', 'sklearn') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -138,3 +138,6 @@ def test_batches_sorted_by_length_give_the_same_probabilities_in_input_order(tra
     texts = [*generate(200, seed=9)["text"], "", "steel", "x " * 300]
     (full,) = predictor.session.run([OUTPUT_NAME], {INPUT_NAME: predictor.encode(texts)})
     np.testing.assert_allclose(predictor.predict_proba(texts, batch_size=16), np.asarray(full).reshape(-1), atol=1e-5)
+    # one batch (the API's case): encoded only as wide as its longest text, same probabilities
+    np.testing.assert_allclose(predictor.predict_proba(texts), np.asarray(full).reshape(-1), atol=1e-5)
+    assert predictor.predict_proba([]).shape == (0,)

@@ -119,6 +119,16 @@ def test_any_unicode_text_encodes_to_valid_ids(text):
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=200), max_size=6))
+def test_encoding_to_the_longest_text_is_the_padded_encoding_cut(texts):
+    from ml.predictor import cut_padding
+
+    spec = build_spec(CORPUS, max_length=16)
+    padded = encode_batch(texts, spec)
+    np.testing.assert_array_equal(encode_batch(texts, spec, to_longest=True), cut_padding(padded) if texts else padded[:, :1])
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=0, max_value=999_999))
 def test_every_number_up_to_six_digits_is_fully_known(number):
     spec = build_spec([], max_length=8)

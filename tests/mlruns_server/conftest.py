@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlruns_server import ServerHandle, start_server
+from tests.server_logs import pytest_runtest_makereport  # noqa: F401  (a failing test's report gets its server's log)
 
 _STATE: dict = {}
 
@@ -35,14 +36,3 @@ def server() -> ServerHandle:
     if "server" not in _STATE:
         pytest.skip("the server is started only when this folder's tests are selected")
     return _STATE["server"].wait_ready()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Attach the log of any server a failing test used."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        for value in getattr(item, "funcargs", {}).values():
-            if isinstance(value, ServerHandle):
-                report.sections.append((f"MLflow server log ({value.uri})", value.log(8000)))

@@ -1,13 +1,11 @@
 """Fixtures for the monitoring tests: a model bundle, portal databases, prediction windows.
 
-The bundle is the lead's session fixture `trained_bundle` when tests/conftest.py provides it; until then
-a small bundle is built here (tokenizer from generated text, a TextCNN trained for a few seconds and
-exported to ONNX, a reference sample scored by that model).
+The bundle is the session's small real training run (`trained_bundle`, tests/conftest.py); the portal
+tables are built by portal_db.py without Django; the windows are generated rows scored by that bundle.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -15,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.bundle import ModelCard, write_card
 from ml.data import YearSpec, generate
 
 from .portal_db import create_portal_db
@@ -24,82 +21,10 @@ WINDOW = 400  # rows per test window: enough for stable verdicts, small enough f
 SHIFT_WORDS = ("aluminium", "titanium")
 
 
-def _tiny_cnn(vocab_size: int):
-    """A self-contained stand-in model (embedding, one convolution, masked max): ONNX contract only."""
-    import torch
-    from torch import nn
-
-    class TinyCNN(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = nn.Embedding(vocab_size, 16, padding_idx=0)
-            self.conv = nn.Conv1d(16, 32, 5, padding=2)
-            self.head = nn.Linear(32, 1)
-
-        def logits(self, token_ids):
-            mask = (token_ids != 0).unsqueeze(1)
-            h = torch.relu(self.conv(self.embedding(token_ids).transpose(1, 2)))
-            return self.head((h * mask).amax(dim=2)).squeeze(-1)
-
-        def forward(self, token_ids):
-            return torch.sigmoid(self.logits(token_ids))
-
-    return TinyCNN()
-
-
-def _build_bundle(root: Path) -> Path:
-    import torch
-
-    from ml.text import build_spec, encode_batch
-
-    torch.manual_seed(0)
-    root.mkdir(parents=True, exist_ok=True)
-    train = generate(20_000, seed=11)
-    spec = build_spec(train["text"])
-    spec.save(root / "tokenizer.json")
-    model = _tiny_cnn(spec.vocab_size)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    x_all = torch.from_numpy(encode_batch(train["text"].tolist()[:3000], spec))
-    y_all = torch.tensor(train["label"].to_numpy()[:3000], dtype=torch.float32)
-    model.train()
-    for _ in range(3):
-        for start in range(0, len(x_all), 128):
-            opt.zero_grad()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                model.logits(x_all[start : start + 128]), y_all[start : start + 128]
-            )
-            loss.backward()
-            opt.step()
-    model.eval()
-    x = torch.from_numpy(encode_batch(["steel gear made in 2001 in good condition"], spec))
-    torch.onnx.export(
-        model,
-        (x,),
-        str(root / "model.onnx"),
-        dynamo=False,
-        external_data=False,
-        input_names=["token_ids"],
-        output_names=["probability"],
-        dynamic_axes={"token_ids": {0: "batch"}, "probability": {0: "batch"}},
-    )
-    (root / "labels.json").write_text(json.dumps({"names": {"0": "compliant", "1": "non-compliant"}, "threshold": 0.5}))
-    write_card(root, ModelCard(model_name="component-compliance", model_version="7", run_id="test-run", model_type="cnn"))
-    from ml.predictor import Predictor
-
-    reference = train.iloc[:2000][["text", "label"]].copy()
-    (root / "reference.csv").write_text("text,label,probability\n")  # placeholder so the bundle loads
-    predictor = Predictor.from_bundle(root)
-    reference["probability"] = predictor.predict_proba(reference["text"].tolist())
-    reference.to_csv(root / "reference.csv", index=False)
-    return root
-
-
 @pytest.fixture(scope="session")
-def bundle_dir(request, tmp_path_factory) -> Path:
-    try:
-        return Path(request.getfixturevalue("trained_bundle"))
-    except pytest.FixtureLookupError:
-        return _build_bundle(tmp_path_factory.mktemp("bundle") / "bundle")
+def bundle_dir(trained_bundle) -> Path:
+    """The session's real training bundle (tests/conftest.py): the served model of every monitoring test."""
+    return Path(trained_bundle)
 
 
 @pytest.fixture(scope="session")

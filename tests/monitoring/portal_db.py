@@ -57,6 +57,7 @@ def schema() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("user_id", sa.Integer, sa.ForeignKey("auth_user.id"), nullable=True),
         sa.Column("source", sa.String(8), nullable=False),
         sa.Column("created_at", ts, nullable=False),
+        sa.Column("document_id", BigId, nullable=True),
     )
     feedback = sa.Table(
         "portal_feedback",

@@ -66,3 +66,41 @@ def test_schedule_stops_when_told(tmp_path):
     assert run_schedule(config, every=timedelta(hours=1), max_runs=None, stop=stop) == 0
     assert time.monotonic() - started < 30
     assert len(list(tmp_path.glob("drift-*.json"))) == 1  # one round (errors: no database), then stopped
+
+
+def _deployed(var, *names):
+    for name in names:
+        (var / "deploy" / name).mkdir(parents=True)
+        (var / "deploy" / name / "portal.sqlite3").write_bytes(b"")
+
+
+def test_after_make_run_the_production_deploy_is_the_default(tmp_path):
+    from monitoring.cli import build_parser, config_from_args, environment_for
+
+    var = tmp_path / "var"
+    _deployed(var, "staging", "production")
+    env = {"PIPELINE_VAR_DIR": str(var), "MLFLOW_SERVER_VAR_DIR": str(tmp_path / "no-server")}
+    args = build_parser().parse_args(["drift", "--last", "5000"])
+    assert environment_for(args, env)[1] == "production"
+    config = config_from_args(args, env)
+    assert config.database_url == f"sqlite:///{var / 'deploy' / 'production' / 'portal.sqlite3'}"
+    assert config.bundle_dir == var / "deploy" / "production" / "model"
+    assert config.out_dir == var / "reports"  # the folder both deployed portals serve reports from
+    staging = config_from_args(build_parser().parse_args(["drift", "--env", "staging"]), {**env, "DATABASE_URL": "sqlite:///other"})
+    assert staging.database_url == f"sqlite:///{var / 'deploy' / 'staging' / 'portal.sqlite3'}"  # --env wins over DATABASE_URL
+
+
+def test_a_named_database_or_no_deploy_keeps_the_portal_defaults(tmp_path):
+    from monitoring.cli import build_parser, config_from_args, environment_for
+
+    var = tmp_path / "var"
+    args = build_parser().parse_args(["performance"])
+    env = {"PIPELINE_VAR_DIR": str(var), "PORTAL_VAR_DIR": str(tmp_path / "portal")}
+    assert environment_for(args, env)[1] is None  # nothing deployed
+    assert config_from_args(args, env).database_url == f"sqlite:///{tmp_path / 'portal' / 'portal.sqlite3'}"
+    _deployed(var, "production")
+    named = {**env, "DATABASE_URL": "postgresql://portal@db/portal"}
+    assert environment_for(args, named)[1] is None
+    assert config_from_args(args, named).database_url == "postgresql://portal@db/portal"
+    with pytest.raises(SystemExit):  # an environment that does not exist is refused by the parser
+        build_parser().parse_args(["drift", "--env", "prod"])

@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("tests.registry.scenarios", "tests.registry.helpe
 
 from mlruns_server import ServerHandle, start_server  # noqa: E402
 from tests.registry import helpers  # noqa: E402
+from tests.server_logs import pytest_runtest_makereport  # noqa: E402, F401  (a failing test's report gets its servers' logs)
 
 QUIET_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -40,18 +41,6 @@ def _quiet_mlflow() -> Iterator[None]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        for value in getattr(item, "funcargs", {}).values():
-            handle = getattr(value, "server", value)
-            if isinstance(handle, ServerHandle):
-                report.sections.append((f"MLflow server log ({handle.uri})", handle.log(8000)))
-                break
 
 
 @dataclass

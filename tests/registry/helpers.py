@@ -11,6 +11,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.names import MODEL_NAME, TRAINING_EXPERIMENT
+from common.processes import free_port
+
 MAX_LENGTH = 32
 
 
@@ -101,7 +104,7 @@ def write_bundle(tiny: TinyModel, folder: Path, *, run_id: str, metrics: dict, r
     tiny.spec.save(folder / "tokenizer.json")
     (folder / "labels.json").write_text(json.dumps(DEFAULT_LABELS), encoding="utf-8")
     card = {
-        "model_name": "component-compliance",
+        "model_name": MODEL_NAME,
         "model_version": None,
         "run_id": run_id,
         "model_type": "cnn",
@@ -137,7 +140,7 @@ def log_training_run(
     tracking_uri: str,
     tiny: TinyModel,
     *,
-    experiment: str = "component-compliance",
+    experiment: str = TRAINING_EXPERIMENT,
     reference_rows: int = 50,
     flavor: object = None,
     weights: Path | None = None,
@@ -184,10 +187,7 @@ class TcpProxy:
 
     def __init__(self, target_port: int, host: str = "127.0.0.1"):
         self.host, self.target_port = host, target_port
-        probe = socket.socket()
-        probe.bind((host, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port(host)
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -253,11 +253,3 @@ class TcpProxy:
             for s in (a, b):
                 with contextlib.suppress(OSError):
                     s.close()
-
-
-def unused_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port

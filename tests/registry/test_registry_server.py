@@ -8,6 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from common.processes import free_port
 from ml import registry
 from ml.registry import cli as registry_cli
 from ml.registry import ledger, promotion
@@ -160,7 +161,7 @@ def test_server_down_after_the_alias_moved(registry_server, model_name, monkeypa
 
 def test_unreachable_server_is_one_line(model_name, capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    dead = f"http://127.0.0.1:{helpers.unused_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     code = registry_cli.main(["promote", "--version", "1", "--reason", "x", "--tracking-uri", dead, "--model-name", model_name])
     err = capsys.readouterr().err
     assert code == registry_cli.EXIT_SERVER and "unreachable" in err and len(err.strip().splitlines()) == 1
@@ -195,3 +196,44 @@ def test_register_status_history_and_download_commands(registry_server, model_na
     assert f"v{ref.version}" in capsys.readouterr().out
     assert registry_cli.main(["download", "--dst", str(tmp_path / "current"), *common]) == 0
     assert json.loads((tmp_path / "current" / "model_card.json").read_text())["model_version"] == ref.version
+
+
+def test_rollback_through_the_store_alone_changes_nothing(registry_server, model_name, capsys):
+    """A rollback typed with no server to talk to (the rule falls back to the SQLite store the server writes):
+    the ledger's artifacts live on the server, so it refuses before writing anything."""
+    first = register(registry_server, "weak", model_name)
+    registry.promote(first.version, reason="baseline", model_name=model_name, tracking_uri=registry_server.uri)
+    second = register(registry_server, "good", model_name)
+    registry.promote(second.version, reason="upgrade", model_name=model_name, tracking_uri=registry_server.uri)
+    store = f"sqlite:///{registry_server.server.pid_file.parent / 'mlflow.db'}"
+    code = registry_cli.main(["rollback", "--tracking-uri", store, "--model-name", model_name])
+    err = capsys.readouterr().err
+    assert code == registry_cli.EXIT_ERROR and "nothing changed" in err and "make mlflow" in err, err
+    assert champion(registry_server, model_name) == second.version
+    entries = registry.history(model_name=model_name, tracking_uri=registry_server.uri)
+    assert [(e.to_version, e.state) for e in entries] == [(first.version, "committed"), (second.version, "committed")]
+
+
+def test_a_promotion_refused_while_its_entry_is_written_leaves_no_entry(registry_server, model_name, monkeypatch):
+    """The artifact store refuses the ledger entry's file (the server stays up): the champion does not move and the
+    half-written entry is removed, so the ledger shows no `aborted` entry for it."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    first = register(registry_server, "weak", model_name)
+    registry.promote(first.version, reason="baseline", model_name=model_name, tracking_uri=registry_server.uri)
+    second = register(registry_server, "good", model_name)
+
+    def refused(self, run_id, local_path, artifact_path=None):
+        raise MlflowException("the artifact store refused the file")
+
+    monkeypatch.setattr(MlflowClient, "log_artifact", refused)
+    with pytest.raises(MlflowException, match="refused"):
+        registry.promote(second.version, reason="upgrade", model_name=model_name, tracking_uri=registry_server.uri)
+    monkeypatch.undo()
+    assert champion(registry_server, model_name) == first.version
+    entries = registry.history(model_name=model_name, tracking_uri=registry_server.uri)
+    assert [(e.to_version, e.state) for e in entries] == [(first.version, "committed")]
+    registry.promote(second.version, reason="upgrade", model_name=model_name, tracking_uri=registry_server.uri)
+    entries = registry.history(model_name=model_name, tracking_uri=registry_server.uri)
+    assert [(e.to_version, e.state) for e in entries] == [(first.version, "committed"), (second.version, "committed")]

@@ -1,7 +1,8 @@
 """Build a real inference bundle for portal tests: a small CNN with random weights exported to ONNX.
 
-Tests may import torch; the portal never does. Used until / unless tests/conftest.py's `trained_bundle`
-(a bundle trained on small data) is available.
+Tests may import torch; the portal never does. For the bundles the session's trained one
+(`trained_bundle`, tests/conftest.py) cannot stand in for: a second version for reload tests, and the
+fixed-length Flatten model the portal's variable-length check refuses.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common.names import MODEL_NAME
 
 
 def _tiny_cnn_class():
@@ -79,7 +82,7 @@ def build_bundle(
     with torch.no_grad():
         probs = model(torch.from_numpy(encode_batch(list(frame["text"]), spec))).numpy()
     card = ModelCard(
-        model_name="component-compliance",
+        model_name=MODEL_NAME,
         model_version=version,
         run_id=f"test-run-{seed}",
         model_type="cnn",

@@ -31,16 +31,11 @@ from webportal.portal import serving  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def portal_bundle(request, tmp_path_factory) -> Path:
-    """A real bundle: tests/conftest.py's `trained_bundle` when it exists, else a random-weight TextCNN export."""
+def portal_bundle(request) -> Path:
+    """A real bundle: the session's small training run (`trained_bundle`, tests/conftest.py)."""
     if os.environ.get("PORTAL_TEST_BUNDLE"):  # the PostgreSQL run reuses the parent run's bundle
         return Path(os.environ["PORTAL_TEST_BUNDLE"])
-    try:
-        return Path(request.getfixturevalue("trained_bundle"))
-    except pytest.FixtureLookupError:
-        from tests.webportal.bundle_tool import build_bundle
-
-        return build_bundle(tmp_path_factory.mktemp("bundle") / "bundle", version="1")
+    return Path(request.getfixturevalue("trained_bundle"))
 
 
 @pytest.fixture(scope="session")
@@ -178,14 +173,14 @@ def fresh_db(migrated_sqlite, tmp_path) -> Path:
 class Server:
     """gunicorn serving webportal.wsgi on a free loopback port; stopped by its own pid."""
 
-    def __init__(self, env: dict, log: Path, *, workers: int = 1):
+    def __init__(self, env: dict, log: Path, *, workers: int = 1, args: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._fh = log.open("w")
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--no-control-socket", "--access-logfile", "-", "--timeout", "60"],
+            [PYTHON, "-m", "gunicorn", "webportal.wsgi", "--config", "python:webportal.gunicorn_conf", "--bind",
+             f"127.0.0.1:{self.port}", "--workers", str(workers), "--no-control-socket", "--access-logfile", "-", "--timeout", "60", *args],
             cwd=REPO, env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -224,8 +219,8 @@ def start_server(request, tmp_path):
     """Factory: start_server(env) -> a ready Server; its log is printed when the test fails."""
     servers: list[Server] = []
 
-    def start(env: dict, *, workers: int = 1) -> Server:
-        server = Server(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers)
+    def start(env: dict, *, workers: int = 1, args: tuple[str, ...] = ()) -> Server:
+        server = Server(env, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers, args=args)
         servers.append(server)
         server.wait_ready()
         return server

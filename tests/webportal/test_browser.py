@@ -170,11 +170,58 @@ def test_operator_sees_operations(page_for, portal, screenshots):
     assert page.locator("#monitoring svg.chart").count() >= 2
     assert page.locator("#accuracy tbody tr").count() >= 1
     page.screenshot(path=str(screenshots / "operations.png"), full_page=True)
-    with page.expect_popup() as popup:
-        page.locator("#reports a", has_text="open").click()
-    report = popup.value
-    report.wait_for_load_state()
-    assert "Drift report" in report.content()
+    page.locator("#reports a", has_text="open").first.click()  # the newest report, with an Evidently HTML
+    page.wait_for_load_state()
+    assert page.locator("#report-title").inner_text().startswith("Drift report #")
+    assert page.title().startswith("Drift report #")
+    assert "Drift report" in page.frame_locator("#report-frame").locator("h1").inner_text()
+    page.screenshot(path=str(screenshots / "report.png"), full_page=True)
+    page.click("#back")
+    page.wait_for_load_state()
+    assert page.url.endswith("/operations/#monitoring")
+    page.locator("#reports a", has_text="open").last.click()  # an older report without HTML still opens
+    page.wait_for_load_state()
+    assert page.locator("#report-headline").inner_text().startswith("drift share")
+    page.click("#back")
+    page.wait_for_load_state()
     page.click("text=Reload model")
     page.wait_for_load_state()
     assert "Model reloaded" in page.content()
+
+
+def test_each_role_lands_on_its_page(page_for):
+    assert page_for("tech").url.endswith("/classify/")
+    assert page_for("operator").url.endswith("/operations/")
+    assert page_for("reviewer").url.endswith("/reviews/")
+
+
+def test_technician_asks_for_review_and_reviewer_answers(page_for, portal, screenshots):
+    tech = page_for("tech")
+    tech.fill("#id_text", "Brass elbow fitting made in 1996, good condition")
+    tech.click("#classify-form button[type=submit]")
+    tech.locator("#result a", has_text="Open").click()
+    tech.wait_for_load_state()
+    component_url = tech.url
+    tech.fill("#ask-review #id_note", "the year looks misread")
+    tech.click("#ask-review button[type=submit]")
+    tech.wait_for_load_state()
+    assert "reviewers' queue" in tech.content()
+    reviewer = page_for("reviewer")
+    row = reviewer.locator("#queue tbody tr", has_text="Brass elbow fitting")
+    assert "the year looks misread" in row.inner_text() and "tech" in row.inner_text()
+    reviewer.screenshot(path=str(screenshots / "review-queue.png"), full_page=True)
+    row.locator("a").first.click()
+    reviewer.wait_for_load_state()
+    model_label = reviewer.locator("#component-label").inner_text().strip()
+    other = 0 if model_label == "non-compliant" else 1
+    reviewer.check(f"#review input[value='{other}']")
+    reviewer.click("#review button[type=submit]")
+    reviewer.wait_for_load_state()
+    assert "disputed by reviewer" in reviewer.locator("#reviewed-label").inner_text()
+    reviewer.goto(f"{portal.url}/reviews/")
+    assert reviewer.locator("#queue tbody tr", has_text="Brass elbow fitting").count() == 0
+    tech.goto(component_url)
+    assert "disputed by reviewer" in tech.locator("#reviewed-label").inner_text()
+    tech.goto(f"{portal.url}/components/?review=disputed")
+    assert tech.locator("#components tbody tr", has_text="Brass elbow fitting").count() == 1
+    tech.screenshot(path=str(screenshots / "inventory-disputed.png"), full_page=True)

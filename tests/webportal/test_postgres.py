@@ -18,7 +18,7 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONTRACT = {
     "portal_prediction": {
         "id", "component_id", "text", "probability", "label", "model_name", "model_version", "latency_ms", "user_id", "source",
-        "created_at",
+        "created_at", "document_id",
     },
     "portal_feedback": {"id", "component_id", "prediction_id", "correct_label", "comment", "reviewer_id", "created_at"},
     "portal_monitoring_report": {

@@ -15,6 +15,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from common.names import MODEL_NAME
 from tests.webportal.conftest import HEALTH_HEADERS, client_for, manage, portal_env
 from webportal.api import views
 from webportal.api.serializers import ClassifyRequest
@@ -28,7 +29,7 @@ TEXT = "Steel gear manufactured in 2010 in good condition"
 
 def _row(text: str, user_id: int | None = None) -> tuple:
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    return (None, text, 0.25, 0, "component-compliance", "7", 0.1, user_id, "api", stamp)
+    return (None, text, 0.25, 0, MODEL_NAME, "7", 0.1, user_id, "api", stamp, None)
 
 
 # ---------------------------------------------------------------- the fast path

@@ -145,17 +145,14 @@ def test_unreachable_tracking_server_keeps_portal_up(tmp_path):
 def mlflow_server(tmp_path_factory, request):
     """A real `mlflow server` (SQLite backend store, proxied artifact store) on a free loopback port.
 
-    When tests/conftest.py's training run exists, its already-migrated tracking database is copied so the
+    The session training run's already-migrated tracking database (tests/conftest.py) is copied so the
     server skips its schema migrations (tens of seconds on a busy 2-core machine)."""
     import requests
 
     root = tmp_path_factory.mktemp("mlflow")
-    try:
-        uri = request.getfixturevalue("trained_tracking_uri")
-        if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
-            shutil.copyfile(uri.removeprefix("sqlite:///"), root / "db.sqlite")
-    except pytest.FixtureLookupError:
-        pass
+    uri = request.getfixturevalue("trained_tracking_uri")
+    if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).is_file():
+        shutil.copyfile(uri.removeprefix("sqlite:///"), root / "db.sqlite")
     port = free_port()
     log = (root / "server.log").open("w")
     mlflow_bin = str(REPO / ".venv" / "bin" / "mlflow") if (REPO / ".venv" / "bin" / "mlflow").exists() else "mlflow"

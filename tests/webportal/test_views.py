@@ -16,19 +16,21 @@ from webportal.portal.models import Component, Feedback, MonitoringReport
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/classify/", "/components/", "/components/import/", "/components/export.csv", "/operations/"]
+PAGES = ["/classify/", "/components/", "/components/import/", "/components/export.csv", "/operations/", "/reviews/"]
 ALLOWED = {
     "tech": {"/classify/", "/components/", "/components/import/", "/components/export.csv"},
-    "reviewer": {"/components/"},
+    "reviewer": {"/components/", "/reviews/"},
     "operator": {"/components/", "/operations/"},
 }
 
 
 def test_everything_requires_login(db):
     client = Client()
-    for url in [*PAGES, "/", "/components/1/", "/operations/reports/1/html", "/metrics"]:
+    for url in [*PAGES, "/", "/components/1/", "/operations/reports/1/", "/operations/reports/1/html"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
+    metrics = client.get("/metrics")  # a scraper gets a status it can act on, not a login page
+    assert metrics.status_code == 401 and metrics["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/healthz").status_code == 200  # the probe stays open
 
 
@@ -55,8 +57,8 @@ def test_reviewer_cannot_post_technician_actions(model, tech, reviewer):
 
 def test_home_redirects_by_role(tech, reviewer, operator):
     assert client_for(tech).get("/")["Location"] == "/classify/"
-    assert client_for(reviewer).get("/")["Location"] == "/components/"
-    assert client_for(operator).get("/")["Location"] == "/components/"
+    assert client_for(reviewer).get("/")["Location"] == "/reviews/"
+    assert client_for(operator).get("/")["Location"] == "/operations/"
 
 
 def test_classify_page_shows_label_probability_and_version(model, tech):

@@ -12,6 +12,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "portal.import_component",
         "portal.export_component",
         "portal.view_prediction",
+        "portal.request_review",
     ],
     REVIEWER: ["portal.view_component", "portal.view_prediction", "portal.add_feedback", "portal.view_feedback"],
     OPERATOR: [

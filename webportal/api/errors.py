@@ -1,13 +1,19 @@
 """One error shape for the API: 400s name the field ({"error": "invalid input", "errors": {"text": [...]}}),
-other errors carry a message ({"error": "..."})."""
+other errors carry a message ({"error": "..."}); a database that cannot answer is a 503 with Retry-After."""
 
 from __future__ import annotations
 
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from webportal.portal import outage
 
 
 def exception_handler(exc, context):
+    if outage.is_outage(exc):
+        outage.log.error("database unavailable in the API: %s: %s", type(exc).__name__, exc)
+        return Response(outage.api_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": outage.RETRY_AFTER_S})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -11,6 +11,8 @@ from webportal.portal.services import Classification, TextError, text_check
 class StrictTextField(serializers.CharField):
     """A description: a JSON string (no numbers coerced), not blank, at most MAX_TEXT_CHARS characters."""
 
+    default_error_messages = {"blank": "must not be empty or whitespace only"}  # "" reads as documented, like "   "
+
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("max_length", settings.MAX_TEXT_CHARS)
@@ -85,14 +87,15 @@ class PredictionOut(serializers.ModelSerializer):
         ]
 
 
-def _iso(value) -> str:
+def iso_datetime(value) -> str:
     """serializers.DateTimeField's representation (current time zone, ISO 8601, 'Z' for UTC), without a field."""
     text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def prediction_json(p: Classification) -> dict:
-    """PredictionOut's representation without a serializer per request (same keys, same types)."""
+def prediction_json(p: Classification, created_at: str | None = None) -> dict:
+    """PredictionOut's representation without a serializer per request (same keys, same types). created_at:
+    the ISO text of p.created_at when already made (one call classifies its texts at one instant)."""
     return {
         "prediction_id": p.id,
         "text": p.text,
@@ -103,7 +106,7 @@ def prediction_json(p: Classification) -> dict:
         "model_version": p.model_version,
         "latency_ms": p.latency_ms,
         "source": p.source,
-        "created_at": _iso(p.created_at),
+        "created_at": created_at or iso_datetime(p.created_at),
     }
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import orjson
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -86,12 +86,17 @@ class ClassifyView(APIView):
             return None
         texts, single = parsed
         try:
-            predictions = services.texts_classify(texts=texts, user=user, source=Prediction.Source.API)
+            answer = self.answer(texts, single, user)
         except (services.ModelUnavailable, LogUnavailable):
             return None
-        out = [s.prediction_json(p) for p in predictions]
-        body = _JSON.render(out[0] if single else {"results": out})
-        return HttpResponse(body, content_type="application/json", headers={"Allow": ", ".join(self.allowed_methods)})
+        return HttpResponse(render_json(answer), content_type="application/json", headers={"Allow": ", ".join(self.allowed_methods)})
+
+    def answer(self, texts: list[str], single: bool, user):
+        """The body for valid texts, shared by the fast path and DRF's (which turns the errors into 503s)."""
+        predictions = services.texts_classify(texts=texts, user=user, source=Prediction.Source.API, checked=True)
+        stamp = s.iso_datetime(predictions[0].created_at) if predictions else None  # one instant for the whole call
+        out = [s.prediction_json(p, stamp) for p in predictions]  # hand-built: the hot path (see s.PredictionOut for the schema)
+        return out[0] if single else {"results": out}
 
     @extend_schema(request=s.ClassifyRequest, responses={200: s.PredictionOut}, summary="Classify one or many descriptions")
     def post(self, request):
@@ -99,16 +104,37 @@ class ClassifyView(APIView):
         body.is_valid(raise_exception=True)
         texts = [body.validated_data["text"]] if "text" in body.validated_data else body.validated_data["texts"]
         try:
-            predictions = services.texts_classify(texts=texts, user=request.user, source=Prediction.Source.API)
+            return Response(self.answer(texts, "text" in body.validated_data, request.user))
         except services.ModelUnavailable:
             return Response(NO_MODEL, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except LogUnavailable:
             return Response(NO_LOG, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        out = [s.prediction_json(p) for p in predictions]  # hand-built: the hot path (see s.PredictionOut for the schema)
-        return Response(out[0] if "text" in body.validated_data else {"results": out})
 
 
-_JSON = JSONRenderer()
+@extend_schema(exclude=True)
+class BenchEchoView(ClassifyView):
+    """Benchmark floor of the API (bench/serving.py): classify's token auth, permission, JSON parsing and
+    validation, answering the texts back without the model or the log. Only with PORTAL_BENCH_NOOP (404 otherwise)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.BENCH_NOOP:
+            raise Http404()
+        return super().dispatch(request, *args, **kwargs)
+
+    def answer(self, texts: list[str], single: bool, user):
+        return {"text": texts[0]} if single else {"results": [{"text": text} for text in texts]}
+
+
+_LINE_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
+
+
+def render_json(data) -> bytes:
+    """What DRF's JSONRenderer writes for these answers (compact UTF-8, U+2028/U+2029 escaped), through orjson."""
+    body = orjson.dumps(data)
+    for raw, escaped in _LINE_SEPARATORS:
+        if raw in body:
+            body = body.replace(raw, escaped)
+    return body
 
 
 class ComponentListView(generics.ListAPIView):

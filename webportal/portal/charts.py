@@ -1,4 +1,5 @@
-"""Small inline SVG charts drawn on the server (no JavaScript, no CDN)."""
+"""Small inline SVG charts drawn on the server (no JavaScript, no CDN). Each title is an HTML caption above its
+chart, so a long signal name wraps instead of being cut off at the chart's edge."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 
+def _figure(label: str, svg: str) -> SafeString:
+    return mark_safe(f'<figure class="chart"><figcaption class="chart-title">{label}</figcaption>{svg}</figure>')
+
+
 def _empty(label: str, width: int, height: int) -> SafeString:
     svg = f'<svg class="chart" width="{width}" height="{height}" role="img" aria-label="{label}">'
-    svg += f'<text x="8" y="20">{label}: no data</text></svg>'
-    return mark_safe(svg)
+    svg += '<text x="8" y="20">no data</text></svg>'
+    return _figure(label, svg)
 
 
 def line_chart(points: list[tuple[dt.datetime, float]], *, title: str, width: int = 320, height: int = 110) -> SafeString:
-    pad_l, pad_r, pad_t, pad_b = 38, 8, 18, 18
+    pad_l, pad_r, pad_t, pad_b = 38, 8, 8, 18
     label = escape(title)
     if not points:
         return _empty(label, width, height)
@@ -40,7 +45,6 @@ def line_chart(points: list[tuple[dt.datetime, float]], *, title: str, width: in
     first, last = points[0][0].strftime("%m-%d %H:%M"), points[-1][0].strftime("%m-%d %H:%M")
     svg = (
         f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
-        f'<text class="chart-title" x="{pad_l}" y="12">{label}</text>'
         f'<line class="axis" x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}"/>'
         f'<line class="axis" x1="{pad_l}" y1="{height - pad_b}" x2="{width - pad_r}" y2="{height - pad_b}"/>'
         f'<text class="tick" x="{pad_l - 4}" y="{pad_t + 4}" text-anchor="end">{hi:.3g}</text>'
@@ -49,14 +53,14 @@ def line_chart(points: list[tuple[dt.datetime, float]], *, title: str, width: in
         f'<text class="tick" x="{width - pad_r}" y="{height - 4}" text-anchor="end">{escape(last)}</text>'
         f'<polyline class="series" points="{path}"/>{dots}</svg>'
     )
-    return mark_safe(svg)
+    return _figure(label, svg)
 
 
 def bar_chart(rows: list[tuple[str, float]], *, title: str, width: int = 320, height: int = 110, max_value: float = 1.0) -> SafeString:
     label = escape(title)
     if not rows:
         return _empty(label, width, height)
-    pad_t, pad_b = 18, 18
+    pad_t, pad_b = 8, 18
     slot = (width - 10) / len(rows)
     bars = []
     for i, (name, value) in enumerate(rows):
@@ -67,9 +71,10 @@ def bar_chart(rows: list[tuple[str, float]], *, title: str, width: int = 320, he
             f"<title>{escape(name)}: {value:.3g}</title></rect>"
         )
     first, last = escape(rows[0][0]), escape(rows[-1][0])
-    return mark_safe(
+    return _figure(
+        label,
         f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
-        f'<text class="chart-title" x="5" y="12">{label}</text>{"".join(bars)}'
+        f"{''.join(bars)}"
         f'<text class="tick" x="5" y="{height - 4}">{first}</text>'
-        f'<text class="tick" x="{width - 5}" y="{height - 4}" text-anchor="end">{last}</text></svg>'
+        f'<text class="tick" x="{width - 5}" y="{height - 4}" text-anchor="end">{last}</text></svg>',
     )

@@ -12,7 +12,7 @@ import json
 import uuid
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from webportal.portal.bulk import insert_many
@@ -23,6 +23,28 @@ from webportal.portal.services import Scored, TextError, model_current, score_te
 
 class ImportFileError(ValueError):
     """The whole file is unusable (no text column, too big); nothing was imported."""
+
+
+class ImportKeyConflict(ValueError):
+    """The idempotency key belongs to another user's import; nothing was imported."""
+
+
+def _batch_for_key(key: str, user, filename: str) -> tuple[ImportBatch, bool]:
+    """(batch, created): a new batch under `key`, or the one this user already started with it (a re-submit gets
+    the first import's result, nothing is imported twice). Another user's key is an ImportKeyConflict."""
+    owner_id = user.pk if user is not None and user.is_authenticated else None
+    for _ in range(2):
+        existing = ImportBatch.objects.filter(key=key).first()
+        if existing is not None:
+            if existing.created_by_id != owner_id:
+                raise ImportKeyConflict(f"the import key {key!r} is already used by another user's import")
+            return existing, False
+        try:
+            with transaction.atomic():
+                return ImportBatch.objects.create(key=key, filename=filename[:255], created_by=user if owner_id else None), True
+        except IntegrityError:  # the same key submitted twice at once: the other request created it; read it back
+            continue
+    raise ImportKeyConflict(f"the import key {key!r} could not be claimed")
 
 
 def _decode_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str] | None, str | None]]]:
@@ -71,8 +93,10 @@ def _row_problem(fields: list[str], width: int, text_col: int) -> str | None:
 def components_import_csv(*, data: bytes, user=None, filename: str = "", key: str = "") -> ImportBatch:
     """Import descriptions from CSV (a `text` column; others ignored). Good rows land and are classified
     (or stored pending with no model); bad rows are listed with their row numbers. Progress is committed
-    per chunk so another request can show it."""
-    batch = ImportBatch.objects.create(key=key or uuid.uuid4().hex, filename=filename[:255], created_by=user)
+    per chunk so another request can show it. The same `key` again returns the first import (see _batch_for_key)."""
+    batch, created = _batch_for_key(key or uuid.uuid4().hex, user, filename)
+    if not created:
+        return batch
     try:
         if len(data) > settings.IMPORT_MAX_BYTES:
             raise ImportFileError(f"the file is {len(data)} bytes; the limit is {settings.IMPORT_MAX_BYTES}")
@@ -141,7 +165,7 @@ def _insert_predictions(texts: list[str], scored: Scored, owner, component_ids: 
     owner_id = owner.pk if owner else None
     served = scored.model
     rows = [
-        (cid, t, float(p), int(y), served.name, served.version, scored.latency_ms, owner_id, source, now)
+        (cid, t, float(p), int(y), served.name, served.version, scored.latency_ms, owner_id, source, now, None)
         for cid, t, p, y in zip(component_ids, texts, scored.probabilities.tolist(), scored.labels.tolist(), strict=True)
     ]
     columns = PREDICTION_COLUMNS

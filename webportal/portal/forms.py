@@ -41,3 +41,12 @@ class FilterForm(forms.Form):
     created_by = forms.CharField(required=False, label="Entered by")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    review = forms.ChoiceField(
+        required=False,
+        label="Review",
+        choices=[("", "any review state"), ("reviewed", "reviewed (confirmed)"), ("disputed", "disputed"), ("unreviewed", "unreviewed")],
+    )
+
+
+class ReviewRequestForm(forms.Form):
+    note = forms.CharField(label="What looks wrong?", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -17,4 +17,5 @@ PREDICTION_COLUMNS = [
     "user_id",
     "source",
     "created_at",
+    "document_id",  # the specification document a component came from (source "document"), else NULL
 ]  # plus the table's own "id"

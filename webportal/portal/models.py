@@ -33,7 +33,11 @@ class Component(models.Model):
     class Meta:
         db_table = "portal_component"
         ordering = ["-created_at", "-id"]
-        permissions = [("export_component", "Can export the inventory as CSV"), ("import_component", "Can import components from CSV")]
+        permissions = [
+            ("export_component", "Can export the inventory as CSV"),
+            ("import_component", "Can import components from CSV"),
+            ("request_review", "Can ask a reviewer to check a label"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.text[:40]}"
@@ -48,6 +52,7 @@ class Prediction(models.Model):
         FORM = "form"
         API = "api"
         IMPORT = "import"
+        DOCUMENT = "document"
 
     component = models.ForeignKey(Component, null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
     text = models.TextField()
@@ -59,6 +64,7 @@ class Prediction(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=8, choices=Source.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    document = models.ForeignKey("portal.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
 
     class Meta:
         db_table = "portal_prediction"
@@ -162,3 +168,33 @@ class ImportBatch(models.Model):
             return json.loads(self.errors or "[]")
         except ValueError:
             return []
+
+
+class ReviewRequest(models.Model):
+    """A label put in the reviewers' queue: a technician asked, or the model was uncertain. Closed by the next review."""
+
+    class Reason(models.TextChoices):
+        ASKED = "asked", "a technician asked for a review"
+        UNCERTAIN = "uncertain", "the model was uncertain"
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="review_requests")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.ASKED)
+    note = models.TextField(blank=True, default="")
+    model_label = models.SmallIntegerField(null=True, blank=True, choices=Label.choices)  # the label questioned, as it was then
+    model_version = models.CharField(max_length=64, blank=True, default="")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    feedback = models.ForeignKey(Feedback, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        db_table = "portal_review_request"
+        ordering = ["created_at", "id"]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+from webportal.portal.documents_models import Document, DocumentSegment  # noqa: E402, F401  (the app's models live here)

@@ -10,8 +10,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from webportal.portal import metrics, prediction_log, serving
@@ -58,8 +56,10 @@ def healthz(request):
             cursor.execute("SELECT 1")
     except Exception:
         db_ok = False
+    reason = _degraded_reason(status, db_ok)
     body = {
-        "status": "ok" if (status.loaded and db_ok) else "degraded",
+        "status": "degraded" if reason else "ok",
+        "reason": reason,
         "model_loaded": status.loaded,
         "model_name": status.name,
         "model_version": status.version,
@@ -70,9 +70,25 @@ def healthz(request):
         "prediction_log": _log_health(),
         "app_version": APP_VERSION,
         "environment": settings.PORTAL_ENVIRONMENT,
+        # Each worker polls MODEL_DIR on its own: while a new version rolls out, answers may mix versions for up to
+        # this many seconds (docs/deploy.md, "Version changes").
+        "model_poll_seconds": settings.MODEL_POLL_SECONDS,
+        "version_switch_window_s": settings.MODEL_POLL_SECONDS,
     }
     healthy = (status.loaded and db_ok) if probe == "ready" else db_ok
     return _answer(request, body, status=200 if healthy else 503)
+
+
+def _degraded_reason(status: serving.HolderStatus, db_ok: bool) -> str:
+    """Why the portal is degraded, in words without paths (empty when it is not); model_error has the details."""
+    reasons = []
+    if not db_ok:
+        reasons.append("the database is unreachable")
+    if not status.loaded:
+        reasons.append("no model is loaded: classification is unavailable")
+    elif status.stale:
+        reasons.append(f"the model is stale: the newest bundle failed to load, still serving the last good version {status.version}")
+    return "; ".join(reasons)
 
 
 def _log_health() -> dict:
@@ -90,11 +106,13 @@ def _log_health() -> dict:
 @login_not_required
 @require_GET
 def metrics_view(request):
-    bearer = request.headers.get("Authorization", "")
     is_operator = request.user.is_authenticated and request.user.has_perm("portal.view_operations")
     if not is_operator and not _bearer_matches(request, settings.METRICS_TOKEN):
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('login')}?next={request.path}") if not bearer else HttpResponse(status=401)
+            # A scraper, not a person: answer 401 with the scheme to use, never a redirect to the login page.
+            response = HttpResponse("metrics need an operator session or 'Authorization: Bearer METRICS_TOKEN'\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
         raise PermissionDenied
     by_label = {
         ("non-compliant" if row["label"] == 1 else "compliant"): row["n"]

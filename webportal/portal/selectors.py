@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from webportal.portal.models import Component, Feedback, ImportBatch, MonitoringReport, Prediction
+from webportal.portal.reviews import REVIEW_STATES, filter_review, with_review
 
 
 def component_list(
@@ -24,8 +25,12 @@ def component_list(
     created_by: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    review: str = "",
 ) -> QuerySet[Component]:
-    qs = Component.objects.select_related("created_by")
+    """The inventory, each component with its latest review beside the model's label (webportal.portal.reviews)."""
+    qs = with_review(Component.objects.select_related("created_by"))
+    if review in REVIEW_STATES:
+        qs = filter_review(qs, review)
     if q:
         qs = qs.filter(text__icontains=q) if not q.isdigit() else qs.filter(Q(text__icontains=q) | Q(pk=int(q)))
     if label in ("0", "1"):
@@ -42,7 +47,7 @@ def component_list(
 
 
 def component_get(*, pk: int) -> Component:
-    return Component.objects.select_related("created_by").get(pk=pk)
+    return with_review(Component.objects.select_related("created_by")).get(pk=pk)
 
 
 def component_history(*, component: Component) -> dict:
@@ -147,14 +152,35 @@ def monitoring_trends(*, reports: list[MonitoringReport], limit: int = 12) -> di
     return dict(ranked[:limit])
 
 
-def report_file(*, report: MonitoringReport) -> Path | None:
-    """The report's HTML file, only when it resolves inside REPORTS_DIR (no path traversal)."""
-    if not report.html_report:
+def _inside_reports(value: str) -> Path | None:
+    """A file a report names, only when it resolves inside REPORTS_DIR (no path traversal)."""
+    if not value:
         return None
     root = Path(settings.REPORTS_DIR).resolve()
-    candidate = Path(report.html_report)
+    candidate = Path(value)
     tries = [candidate] if candidate.is_absolute() else [root / candidate, Path.cwd() / candidate, settings.REPO_ROOT / candidate]
     for path in (p.resolve() for p in tries):
         if path.is_relative_to(root) and path.is_file():
             return path
     return None
+
+
+def report_file(*, report: MonitoringReport) -> Path | None:
+    """The report's HTML file, only when it resolves inside REPORTS_DIR (no path traversal)."""
+    return _inside_reports(report.html_report)
+
+
+def report_files(*, report: MonitoringReport) -> dict[str, Path]:
+    """Every file the monitoring job wrote for this report (html, charts, json) that the portal may serve."""
+    named = report.summary_data().get("files")
+    named = dict(named) if isinstance(named, dict) else {}
+    if report.html_report:
+        named.setdefault("html", report.html_report)
+    found = {name: _inside_reports(str(value)) for name, value in named.items() if isinstance(value, str)}
+    return {name: path for name, path in found.items() if path is not None}
+
+
+def report_title(*, report: MonitoringReport) -> str:
+    kind = "Drift report" if report.kind == MonitoringReport.Kind.DRIFT else "Performance report"
+    when = timezone.localtime(report.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M") if report.created_at else ""
+    return f"{kind} #{report.pk}" + (f", {when} UTC" if when else "")

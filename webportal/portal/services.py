@@ -53,29 +53,23 @@ def text_check(text: object, *, field: str = "text") -> str:
 
 
 def model_current() -> serving.ServedModel | None:
-    """The served model; picks up a changed bundle (poll) and then labels what was left pending."""
+    """The served model; picks up a changed bundle (poll; a new model labels what was left pending)."""
     holder = serving.get_holder()
-    if holder.poll():
-        component_classify_pending()
+    holder.poll()
     return holder.current
 
 
 def model_reload() -> bool:
     """Reload the configured bundle now. True when a new model is served; the old one stays on failure."""
-    swapped = serving.get_holder().load(force=True)
-    if swapped:
-        component_classify_pending()
-    return swapped
+    return serving.get_holder().load(force=True)
 
 
 def portal_startup() -> None:
-    """Called once per process (wsgi): load the model and label anything stored while none was served."""
+    """Called once per process (wsgi): load the model (which labels anything stored while none was served)."""
     holder = serving.get_holder()
-    if holder.configured and holder.load(force=True):
+    if holder.configured:
         try:
-            component_classify_pending()
-        except Exception as exc:  # the database may not be migrated yet; serving must still start
-            log.warning("could not label pending components at start-up: %s", exc)
+            holder.load(force=True)
         finally:
             connections.close_all()  # never hand an open connection to forked workers (gunicorn --preload)
 
@@ -140,10 +134,11 @@ class Classification:
 LABEL_NAMES = dict(Label.choices)
 
 
-def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.Source.API) -> list[Classification]:
+def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.Source.API, checked: bool = False) -> list[Classification]:
     """Classify texts that are not inventory components and log one prediction per text (the API's hot path:
-    no model instances, the rows go to the write-behind prediction log)."""
-    for i, text in enumerate(texts):
+    no model instances, the rows go to the write-behind prediction log). checked: the caller has already
+    passed every text through text_check (the API's validation does)."""
+    for i, text in enumerate(() if checked else texts):
         text_check(text, field="text" if len(texts) == 1 else f"texts[{i}]")
     served = model_current()
     if served is None:
@@ -154,7 +149,7 @@ def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.
     user_id = user.pk if user is not None and user.is_authenticated else None
     probabilities, labels = scored.probabilities.tolist(), scored.labels.tolist()
     rows = [
-        (None, text, p, y, served.name, served.version, scored.latency_ms, user_id, source, stamp)
+        (None, text, p, y, served.name, served.version, scored.latency_ms, user_id, source, stamp, None)
         for text, p, y in zip(texts, probabilities, labels, strict=True)
     ]
     ids = get_log().write(rows)
@@ -208,6 +203,11 @@ def component_update_text(*, component: Component, text: str, user=None, source:
     return component
 
 
+def _label_pending_after_load(holder: serving.ModelHolder) -> None:
+    if holder is serving.get_holder():  # only the process's served holder labels (a test's spare one does not)
+        component_classify_pending()
+
+
 def component_classify_pending(*, batch_size: int = 1000) -> int:
     """Label components stored while no model was served. Safe to run in several workers at once."""
     served = serving.get_holder().current
@@ -258,7 +258,15 @@ def feedback_create(*, component: Component, correct_label: int, comment: str = 
         raise TextError(f"must be a string of at most {settings.MAX_TEXT_CHARS} characters", field="comment")
     if "\x00" in comment:
         raise TextError("must not contain NUL characters", field="comment")
+    from webportal.portal.reviews import close_requests
+
     prediction = component.predictions.order_by("-created_at", "-id").first()
-    return Feedback.objects.create(
-        component=component, prediction=prediction, correct_label=int(correct_label), comment=comment, reviewer=reviewer
-    )
+    with transaction.atomic():
+        feedback = Feedback.objects.create(
+            component=component, prediction=prediction, correct_label=int(correct_label), comment=comment, reviewer=reviewer
+        )
+        close_requests(component=component, feedback=feedback)
+    return feedback
+
+
+serving.on_model_loaded(_label_pending_after_load)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,7 +140,8 @@ class ModelHolder:
         raise BundleError("no model configured: set MODEL_DIR or MODEL_URI")
 
     def load(self, *, force: bool = True) -> bool:
-        """Load the configured bundle. True when a new model was swapped in; on failure the old one stays."""
+        """Load the configured bundle. True when a new model was swapped in (then the on_model_loaded listeners
+        run, whichever path loaded it: start-up, poll, /healthz, a reload); on failure the old one stays."""
         with self._lock:
             self._last_poll = time.monotonic()
             try:
@@ -182,7 +183,8 @@ class ModelHolder:
                 path,
                 (time.perf_counter() - started) * 1000,
             )
-            return True
+        _loaded(self)
+        return True
 
     def poll(self) -> bool:
         """Reload when the source changed (at most every poll_seconds). True when a new model was swapped in."""
@@ -206,6 +208,23 @@ class ModelHolder:
             loads=self.loads,
             failures=self.failures,
         )
+
+
+_listeners: list[Callable[[ModelHolder], None]] = []
+
+
+def on_model_loaded(listener: Callable[[ModelHolder], None]) -> None:
+    """Run listener(holder) after every successful load by any holder (services labels pending entries)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _loaded(holder: ModelHolder) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(holder)
+        except Exception as exc:  # the database may be down or not migrated yet: serving goes on
+            log.warning("after loading model version %s: %s failed: %s", holder.current.version, listener.__name__, exc)
 
 
 _holder: ModelHolder | None = None

@@ -8,23 +8,29 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.db import DatabaseError
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webportal.portal import charts, csv_import, selectors, services, serving
-from webportal.portal.forms import DescriptionForm, FeedbackForm, FilterForm, ImportForm
-from webportal.portal.models import Component, MonitoringReport, Prediction
+from webportal.portal import charts, csv_import, outage, selectors, services, serving
+from webportal.portal.forms import DescriptionForm, FeedbackForm, FilterForm, ImportForm, ReviewRequestForm
+from webportal.portal.models import Component, Label, Prediction
+from webportal.portal.reviews import review_state
 
 
 def home(request):
+    """Where each role lands after signing in (LOGIN_REDIRECT_URL): technicians classify, operators see Operations,
+    reviewers their queue; a user holding several roles lands on the first of those."""
     user = request.user
     if user.has_perm("portal.add_component"):
         return redirect("portal:classify")
-    if user.has_perm("portal.view_component"):
-        return redirect("portal:components")
     if user.has_perm("portal.view_operations"):
         return redirect("portal:operations")
+    if user.has_perm("portal.add_feedback"):
+        return redirect("portal:reviews")
+    if user.has_perm("portal.view_component"):
+        return redirect("portal:components")
     return render(request, "portal/no_role.html", status=403)
 
 
@@ -32,12 +38,25 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def classify(request):
     form = DescriptionForm(request.POST or None)
-    component = None
+    component, not_stored = None, False
     if request.method == "POST" and form.is_valid():
-        component = services.component_create(text=form.cleaned_data["text"], user=request.user, source=Prediction.Source.FORM)
-        form = DescriptionForm()
-    recent = Component.objects.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
-    return render(request, "portal/classify.html", {"form": form, "component": component, "recent": recent})
+        try:
+            component = services.component_create(text=form.cleaned_data["text"], user=request.user, source=Prediction.Source.FORM)
+        except DatabaseError as exc:
+            if not outage.is_outage(exc):
+                raise
+            outage.log.error("classify form: the entry was not stored: %s: %s", type(exc).__name__, exc)
+            not_stored = True  # component_create is one transaction: nothing of the entry was kept
+        else:
+            form = DescriptionForm()
+    try:
+        recent = list(Component.objects.filter(created_by=request.user).order_by("-created_at", "-id")[:8])
+    except DatabaseError:
+        if not not_stored:
+            raise
+        recent = []
+    context = {"form": form, "component": component, "recent": recent, "not_stored": not_stored}
+    return render(request, "portal/classify.html", context, status=503 if not_stored else 200)
 
 
 def _filtered_components(request):
@@ -64,15 +83,20 @@ def components(request):
 @permission_required("portal.view_component", raise_exception=True)
 @require_GET
 def component_detail(request, pk: int):
-    component = get_object_or_404(Component.objects.select_related("created_by"), pk=pk)
+    try:
+        component = selectors.component_get(pk=pk)
+    except Component.DoesNotExist as exc:
+        raise Http404("no such component") from exc
     return render(
         request,
         "portal/component_detail.html",
         {
             "component": component,
+            "review_state": review_state(component),
             "history": selectors.component_history(component=component),
             "edit_form": DescriptionForm(initial={"text": component.text}),
             "feedback_form": FeedbackForm(),
+            "request_form": ReviewRequestForm(),
         },
     )
 
@@ -123,9 +147,13 @@ def component_import(request):
         if upload.size > settings.IMPORT_MAX_BYTES:
             form.add_error("file", f"The file is larger than {settings.IMPORT_MAX_BYTES // 1_048_576} MB.")
         else:
-            batch = csv_import.components_import_csv(
-                data=upload.read(), user=request.user, filename=upload.name, key=form.cleaned_data["key"]
-            )
+            try:
+                batch = csv_import.components_import_csv(
+                    data=upload.read(), user=request.user, filename=upload.name, key=form.cleaned_data["key"]
+                )
+            except csv_import.ImportKeyConflict as exc:
+                form.add_error(None, f"Not imported: {exc}. Reload the page and upload the file again.")
+                return render(request, "portal/import.html", {"form": form, "batch": None}, status=409)
     return render(request, "portal/import.html", {"form": form, "batch": batch})
 
 
@@ -157,6 +185,7 @@ def component_export(request):
     _, qs = _filtered_components(request)
     writer = csv.writer(_Echo())
     header = ["id", "text", "label", "label_name", "probability", "model_version", "status", "created_by", "created_at"]
+    header += ["review_state", "reviewed_label", "reviewed_label_name", "reviewed_by", "reviewed_at"]
 
     def rows():
         yield writer.writerow(header)
@@ -172,6 +201,11 @@ def component_export(request):
                     c.status,
                     c.created_by.username if c.created_by else "",
                     c.created_at.isoformat(),
+                    review_state(c),
+                    "" if c.reviewed_label is None else c.reviewed_label,
+                    "" if c.reviewed_label is None else Label(c.reviewed_label).label,
+                    c.reviewed_by or "",
+                    c.reviewed_at.isoformat() if c.reviewed_at else "",
                 ]
             )
 
@@ -215,17 +249,3 @@ def model_reload(request):
         else:
             messages.error(request, f"Reload failed: no model is served. {status.last_error}")
     return redirect("portal:operations")
-
-
-@permission_required("portal.view_operations", raise_exception=True)
-@require_GET
-def report_html(request, pk: int):
-    report = get_object_or_404(MonitoringReport, pk=pk)
-    path = selectors.report_file(report=report)
-    if path is None or path.suffix.lower() not in (".html", ".htm"):
-        raise Http404("report file not available")
-    response = FileResponse(path.open("rb"), content_type="text/html; charset=utf-8")
-    # The report is Evidently's self-contained HTML: isolate it from the portal's origin.
-    response["Content-Security-Policy"] = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:"
-    response["X-Frame-Options"] = "DENY"
-    return response

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "webportal.accounts",
     "webportal.portal",
     "webportal.api",
@@ -48,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webportal.portal.outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "webportal.urls"
@@ -85,7 +87,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "portal:classify"
+LOGIN_REDIRECT_URL = "portal:home"  # role-aware: technicians classify, operators see Operations, reviewers their queue
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_MAX_FAILURES = ENV.login_max_failures
 LOGIN_LOCKOUT_SECONDS = 900
@@ -159,6 +161,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and any docs page built on it (Swagger UI, ReDoc) answer signed-in users only (token or session).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # /api/docs/ (Swagger UI) and /api/redoc/ load their scripts from the portal's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"LabelEnum": "webportal.portal.models.Label"},
 }
 
@@ -177,9 +183,10 @@ HEALTH_TOKEN = ENV.health_token  # bearer token for /healthz's details (operator
 API_AUTH_CACHE_SECONDS = ENV.api_auth_cache_seconds
 PREDICTION_LOG_FLUSH_MS = ENV.prediction_log_flush_ms  # 0: write each API prediction before answering
 PREDICTION_LOG_MAX_PENDING = ENV.prediction_log_max_pending
+PREDICTION_LOG_SPOOL_DIR = str(ENV.var_dir / "spool") if ENV.prediction_log_spool else ""  # survives a SIGKILL: spool.py
 PORTAL_ENVIRONMENT = ENV.environment  # e.g. staging / production, shown in the footer and /healthz
 DEMO_PASSWORD = ENV.demo_password
-BENCH_NOOP = ENV.bench_noop  # exposes /bench/noop, the benchmark's baseline view
+BENCH_NOOP = ENV.bench_noop  # exposes /bench/noop and /bench/echo, the benchmark's baseline views (never in production)
 
 # Limits (documented in docs/portal.md).
 MAX_TEXT_CHARS = 2000
@@ -187,6 +194,9 @@ MAX_BATCH = 256
 IMPORT_MAX_BYTES = 50 * 1_048_576
 IMPORT_MAX_ROWS = 200_000
 IMPORT_CHUNK_ROWS = 5000
+DOCUMENT_MAX_BYTES = 20 * 1_048_576  # specification documents (docs/documents.md)
+DOCUMENT_MAX_PAGES = 500
+DOCUMENT_MAX_FILES = 20  # files in one upload
 
 LOGGING = {
     "version": 1,

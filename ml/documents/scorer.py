@@ -1,0 +1,85 @@
+"""The learned component-vs-boilerplate score: hashed word and word-pair features, a logistic model's weights.
+
+Numpy only at serving time: the weights are a small .npz (`segments.npz` in a bundle, else the default shipped
+beside this module, trained by `python -m ml segments`). Training lives in ml.segment_training (scikit-learn).
+The features use the one tokenizer (ml.text.split_tokens); digits keep their place-value tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml.text import split_tokens
+
+SCORER_FILE = "segments.npz"
+DEFAULT_SCORER = Path(__file__).with_name("default_segments.npz")
+FEATURE_BITS = 18
+_MASK = (1 << FEATURE_BITS) - 1
+_cache: dict[str, int] = {}
+
+
+def _hash(feature: str) -> int:
+    value = _cache.get(feature)
+    if value is None:
+        value = zlib.crc32(feature.encode("utf-8")) & _MASK
+        if len(_cache) < 500_000:
+            _cache[feature] = value
+    return value
+
+
+def feature_names(text: str, kind: str) -> list[str]:
+    """The features of one segment: its kind, its length, its words and word pairs, and its punctuation."""
+    tokens = split_tokens(text)
+    out = [f"k={kind}", f"n={min(len(tokens), 12) // 2}", f"end={text.rstrip()[-1:]}", f"colons={min(text.count(':'), 4)}"]
+    out += [f"w={t}" for t in tokens]
+    out += [f"b={a}_{b}" for a, b in itertools.pairwise(tokens)]
+    if tokens:
+        out += [f"first={tokens[0]}", f"last={tokens[-1]}"]
+    return out
+
+
+def feature_ids(text: str, kind: str) -> np.ndarray:
+    return np.unique(np.fromiter((_hash(f) for f in feature_names(text, kind)), dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class SegmentScorer:
+    weights: np.ndarray  # float32 [2**FEATURE_BITS]
+    bias: float
+    threshold: float = 0.5
+
+    def score(self, texts: list[str], kinds: list[str]) -> np.ndarray:
+        """Probability that each segment is a component (not boilerplate)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        ids = [feature_ids(t, k) for t, k in zip(texts, kinds, strict=True)]
+        lengths = np.array([len(i) for i in ids])
+        flat = np.concatenate(ids)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        logits = np.add.reduceat(self.weights[flat], starts) + self.bias
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        np.savez_compressed(path, weights=self.weights.astype(np.float16), bias=np.float32(self.bias), threshold=np.float32(self.threshold))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SegmentScorer:
+        with np.load(Path(path), allow_pickle=False) as data:
+            weights = data["weights"].astype(np.float32)
+            if weights.shape != (1 << FEATURE_BITS,):
+                raise ValueError(f"{path}: segment scorer weights have shape {weights.shape}, expected ({1 << FEATURE_BITS},)")
+            return cls(weights=weights, bias=float(data["bias"]), threshold=float(data["threshold"]))
+
+
+def load_scorer(bundle: str | Path | None = None) -> SegmentScorer:
+    """The bundle's scorer when it has one, else the default shipped with the code."""
+    if bundle is not None and (Path(bundle) / SCORER_FILE).is_file():
+        return SegmentScorer.load(Path(bundle) / SCORER_FILE)
+    return SegmentScorer.load(DEFAULT_SCORER)

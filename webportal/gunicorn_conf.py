@@ -1,0 +1,37 @@
+"""gunicorn hooks for the portal: `gunicorn --config python:webportal.gunicorn_conf webportal.wsgi ...`.
+
+Every launcher passes it (make run's portals, compose, the image, Kubernetes, the tests and benches).
+
+* Slow clients cannot pin the workers: each worker is gthread with a request head read by its event loop
+  (webportal.gunicorn_worker); `--threads` / `--worker-class` on the command line still override these.
+* The model is loaded in each worker after the fork (post_worker_init), never in the master, even with
+  --preload: importing onnxruntime starts a C++ thread, and a forked worker that inherits its std::thread
+  object joins a thread that does not exist in it at exit (glibc gives the worker's own threads the dead
+  thread's slot), which aborts the worker with "terminate called after throwing std::system_error" on
+  every graceful stop.
+* At start each worker replays the prediction-log spools that dead (SIGKILLed) workers left.
+* At exit each worker stops and joins its prediction-log writer thread and writes what is pending
+  (worker_exit), before the interpreter shuts down.
+"""
+
+from __future__ import annotations
+
+worker_class = "webportal.gunicorn_worker.HeadBufferingWorker"
+threads = 4
+
+
+def post_worker_init(worker) -> None:
+    from webportal.portal.prediction_log import replay_dead_spools
+    from webportal.portal.services import portal_startup
+
+    portal_startup()
+    try:
+        replay_dead_spools()
+    except Exception as exc:  # serving must start; the files stay for the next start
+        worker.log.error("could not replay the prediction spools of dead workers: %s", exc)
+
+
+def worker_exit(server, worker) -> None:
+    from webportal.portal import prediction_log
+
+    prediction_log.shutdown()

@@ -227,6 +227,7 @@ def prepare_entry(
         "gate_run_id": gate_run_id,
         "rollback_of": rollback_of,
         "prepared_at": iso(prepared_at),
+        "bundle_checksum": bundle_checksum,
     }
     run_id = _create_entry_run(client, record, prepared_at, tracking_uri)
     try:
@@ -253,8 +254,8 @@ def _write_entry(client, run_id: str, record: dict, evidence_dir: Path | None) -
         "actor": record["actor"][:MAX_PARAM_CHARS],
         "reason": record["reason"][:MAX_PARAM_CHARS],
     }
-    if bundle_checksum:
-        params["bundle_checksum"] = bundle_checksum
+    if record.get("bundle_checksum"):
+        params["bundle_checksum"] = record["bundle_checksum"]
     client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()], tags=[RunTag("ledger.seq", str(seq))])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "entry.json"

@@ -105,6 +105,7 @@ def _rank_pids(parent: int) -> dict[int, int]:
 def test_a_rank_that_dies_fails_the_job_and_leaves_no_finished_run(data, tmp_path):
     """Input tried: SIGKILL to rank 1 once rank 0 has opened its MLflow run."""
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert runs(tracking, "ddp-dies") == []  # creates the store's tables now, so polling below never races rank 0 creating them
     job = torchrun(
         "--data", str(data), "--out", str(tmp_path / "bundle"), "--experiment", "ddp-dies", *SMALL, cwd=tmp_path, tracking=tracking
     )

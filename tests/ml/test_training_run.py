@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ml.bundle import BUNDLE_FILES, read_card
+from ml.documents.scorer import SCORER_FILE
 from ml.predictor import Predictor
 
 
@@ -54,7 +55,9 @@ def test_evaluation_artifacts_and_tokenizer_are_logged(client, trained_run):
         "evaluation/classification_report.txt",
         "evaluation/slices.json",
     } <= names
-    assert {a.path for a in client.list_artifacts(trained_run.run_id, "bundle")} == {f"bundle/{n}" for n in BUNDLE_FILES}
+    assert {a.path for a in client.list_artifacts(trained_run.run_id, "bundle")} == {
+        f"bundle/{n}" for n in (*BUNDLE_FILES, SCORER_FILE)
+    }  # the segment score travels too
     assert [a.path for a in client.list_artifacts(trained_run.run_id, "tokenizer")] == ["tokenizer/tokenizer.json"]
     # the gate's parity check reads the weights as a plain state dict, never the pickled flavor
     assert [a.path for a in client.list_artifacts(trained_run.run_id, "pytorch_weights")] == ["pytorch_weights/state_dict.pt"]

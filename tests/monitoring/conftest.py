@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ml.data import YearSpec, generate
+from ml.data.specs import training_frame
 
 from .portal_db import create_portal_db
 
@@ -46,8 +47,8 @@ def scored(frame: pd.DataFrame, predictor) -> pd.DataFrame:
 
 
 def normal_window(n: int, seed: int, predictor) -> pd.DataFrame:
-    """Descriptions from the training distribution (another seed)."""
-    return scored(generate(n, seed=1000 + seed), predictor)
+    """Texts from the training distribution (another seed): descriptions plus document-style rows, as trained on."""
+    return scored(training_frame(n, seed=1000 + seed), predictor)
 
 
 def shifted_window(n: int, seed: int, predictor) -> pd.DataFrame:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from common.paths import PROJECT_ROOT as ROOT
 from common.processes import free_port
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 README = ROOT / "README.md"

@@ -281,11 +281,8 @@ def download_bundle(
     verify: bool = True,
     promoted: tuple[str, str] | None = None,
 ) -> tuple[Path, ModelRef]:
-    """Fetch the inference bundle of `version` (or of the version holding `alias`) into dst, atomically.
-
-    The checksum recorded at registration is verified (and `promoted`, the ledger's (checksum, run) at promotion,
-    when given); the copy's model card then names the registry version.
-    """
+    """Fetch the bundle of `version` (or of the `alias` holder) into dst atomically, verifying the registered checksum
+    (and `promoted`, the ledger's (checksum, run) at promotion); the copy's model card then names the registry version."""
     import mlflow
 
     from ml.bundle import bundle_checksum, check_bundle, copy_bundle

@@ -75,6 +75,7 @@ bench: install ## Run the benchmarks (tables of ratios, side by side); needs `ma
 	$(PY) bench/inference.py --bundle var/deploy/production/model
 	$(PY) bench/registry.py
 	$(PY) bench/serving.py
+	$(PY) bench/faults.py --bundle var/deploy/production/model
 	$(PY) bench/monitoring.py --bundle var/deploy/production/model
 	$(PY) bench/pipeline.py
 

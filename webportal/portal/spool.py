@@ -16,18 +16,10 @@ import logging
 import os
 from pathlib import Path
 
+from common.processes import pid_alive
+
 log = logging.getLogger("webportal.prediction_log")
 SUFFIX = ".spool"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Spool:
@@ -84,7 +76,7 @@ def claim_dead(folder: Path, pid: int | None = None) -> list[Path]:
     claimed = []
     for path in sorted(Path(folder).glob(f"*{SUFFIX}")):
         owner = path.name.split(".", 1)[0]
-        if not owner.isdigit() or int(owner) == pid or _alive(int(owner)):
+        if not owner.isdigit() or int(owner) == pid or pid_alive(int(owner)):
             continue
         target = path.with_name(f"{pid}.from-{path.name}")
         try:

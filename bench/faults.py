@@ -31,6 +31,7 @@ from pathlib import Path
 
 import requests
 from http_load import load  # bench/http_load.py, beside this script
+from portal import manage  # bench/portal.py, beside this script
 
 from common.paths import PROJECT_ROOT
 from common.processes import child_pids, free_port
@@ -54,13 +55,6 @@ def portal_env(root: Path, bundle: Path, extra: dict) -> dict[str, str]:
         **extra,
     })  # fmt: skip
     return env
-
-
-def manage(env: dict, *args: str) -> str:
-    proc = subprocess.run([PYTHON, "manage.py", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
-    if proc.returncode:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
 
 
 class Portal:

@@ -63,7 +63,9 @@ def _try_acquire(client, model_name: str, token: str) -> bool:
         )
         return True
     except MlflowException as exc:
-        if error_code(exc) != "RESOURCE_ALREADY_EXISTS" or is_connection_error(exc):
+        # The store answers a taken name by reading the holder back; when the holder released the lock in
+        # between, that read says RESOURCE_DOES_NOT_EXIST: contention all the same, so try again.
+        if error_code(exc) not in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST") or is_connection_error(exc):
             raise
         return False
 

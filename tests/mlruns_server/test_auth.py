@@ -155,3 +155,19 @@ def test_the_registry_cli_signs_in_with_the_tracking_credentials(auth_server, re
         mp.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
         mp.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
         assert registered["client"].get_model_version_by_alias(MODEL, "champion").version == "1"
+
+
+def test_artifact_listings_show_no_server_paths_and_need_sign_in(auth_server, registered):
+    """Issue 11 item 6: MLflow's artifacts/list names the run's artifact root. Anonymous callers get 401; a
+    signed-in reader sees the proxy's mlflow-artifacts: URI, never the server's folders."""
+    listing = f"/api/2.0/mlflow/artifacts/list?run_id={registered['run']}&path=bundle"
+    assert call(auth_server.uri, "GET", listing) == 401
+    token = base64.b64encode(f"{READER[0]}:{READER[1]}".encode()).decode()
+    request = urllib.request.Request(f"{auth_server.uri}{listing}", headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=20) as resp:
+        body = resp.read().decode()
+    answer = json.loads(body)
+    assert answer["root_uri"].startswith("mlflow-artifacts:/"), answer
+    assert [f["path"] for f in answer["files"]] == ["bundle/labels.json"]
+    server_folder = str(auth_server.pid_file.parent)
+    assert server_folder not in body and str(PROJECT_ROOT) not in body and "file:" not in body, body

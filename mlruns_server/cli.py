@@ -16,7 +16,15 @@ from pathlib import Path
 from common.names import SERVER_URL_FILE
 from common.processes import pid_alive
 from mlruns_server.config import ServerConfig, ServerError
-from mlruns_server.preflight import check_auth_env, check_backend, check_port, masked, prepare_artifacts, write_auth_config
+from mlruns_server.preflight import (
+    check_auth_database,
+    check_auth_env,
+    check_backend,
+    check_port,
+    masked,
+    prepare_artifacts,
+    write_auth_config,
+)
 
 STOP_GRACE_S = 20.0
 
@@ -129,6 +137,7 @@ def preflight(config: ServerConfig) -> None:
     check_auth_env(config)
     check_port(config.host, config.port)
     check_backend(config)
+    check_auth_database(config)
     prepare_artifacts(config)
 
 

@@ -65,6 +65,7 @@ ENV_ARTIFACTS = "MLFLOW_ARTIFACTS_DESTINATION"
 ENV_ALLOWED_HOSTS = "MLFLOW_SERVER_EXTRA_ALLOWED_HOSTS"
 ENV_WORKERS = "MLFLOW_SERVER_WORKERS"
 ENV_VAR_DIR = "MLFLOW_SERVER_VAR_DIR"
+ENV_AUTH_DATABASE = "MLFLOW_AUTH_DATABASE_URI"  # basic auth's user database: shared by every replica when given
 ENV_LOCAL_DIR = "MLFLOW_LOCAL_DIR"  # the local store (common.paths.mlflow_dir) when training runs without a server: the same folder
 S3_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 AUTH_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY")
@@ -91,6 +92,7 @@ class ServerConfig:
     workers: int = DEFAULT_WORKERS
     pid_file: Path | None = None
     auth: bool = False
+    auth_database_uri: str = ""
     enable_jobs: bool = False
     var_dir: Path = field(default_factory=default_var_dir)
 
@@ -98,6 +100,8 @@ class ServerConfig:
         self.var_dir = Path(self.var_dir)
         if not self.backend_store_uri:
             self.backend_store_uri = f"sqlite:///{(self.var_dir / 'mlflow.db').resolve()}"
+        if not self.auth_database_uri:
+            self.auth_database_uri = f"sqlite:///{(self.var_dir / 'basic_auth.db').resolve()}"
         if not self.artifacts_destination:
             self.artifacts_destination = str((self.var_dir / "artifacts").resolve())
         if self.pid_file is None:
@@ -112,6 +116,7 @@ class ServerConfig:
             "port": int(env.get(ENV_PORT) or DEFAULT_PORT),
             "backend_store_uri": env.get(ENV_BACKEND, ""),
             "artifacts_destination": env.get(ENV_ARTIFACTS, ""),
+            "auth_database_uri": env.get(ENV_AUTH_DATABASE, ""),
             "allowed_hosts": tuple(h.strip() for h in env.get(ENV_ALLOWED_HOSTS, "").split(",") if h.strip()),
             "workers": int(env.get(ENV_WORKERS) or DEFAULT_WORKERS),
         }
@@ -137,12 +142,10 @@ class ServerConfig:
         return urlsplit(self.backend_store_uri).scheme.split("+")[0]
 
     def effective_backend_uri(self) -> str:
-        """PostgreSQL URIs without a driver use psycopg 3 (the driver installed here), not psycopg2."""
-        uri = self.backend_store_uri
-        parts = urlsplit(uri)
-        if parts.scheme in ("postgresql", "postgres") and not _has_module("psycopg2"):
-            return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
-        return uri
+        return with_driver(self.backend_store_uri)
+
+    def effective_auth_database_uri(self) -> str:
+        return with_driver(self.auth_database_uri)
 
     def all_allowed_hosts(self) -> list[str]:
         hosts = default_allowed_hosts()
@@ -194,6 +197,14 @@ class ServerConfig:
             root = str(PROJECT_ROOT)  # the server imports mlruns_server.read_only
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         return env
+
+
+def with_driver(uri: str) -> str:
+    """PostgreSQL URIs without a driver use psycopg 3 (the driver installed here), not psycopg2."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("postgresql", "postgres") and not _has_module("psycopg2"):
+        return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+    return uri
 
 
 def _has_module(name: str) -> bool:

@@ -50,20 +50,30 @@ def check_backend(config: ServerConfig, *, timeout_s: int = 5) -> None:
             raise ServerError(f"backend store folder {folder} is not writable")
         return
     if scheme in ("postgresql", "postgres", "mysql", "mssql"):
-        import sqlalchemy
-
-        connect_args = {"connect_timeout": timeout_s} if scheme != "mssql" else {}
-        try:
-            engine = sqlalchemy.create_engine(config.effective_backend_uri(), connect_args=connect_args, poolclass=sqlalchemy.pool.NullPool)
-            with engine.connect() as conn:
-                conn.execute(sqlalchemy.text("SELECT 1"))
-        except Exception as exc:  # driver errors vary; the first line of the message is what matters
-            first = next((line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()), type(exc).__name__)
-            raise ServerError(f"backend store {masked(uri)} is unreachable: {first}") from exc
+        _check_connects(config.effective_backend_uri(), f"backend store {masked(uri)}", timeout_s)
         return
     if scheme in ("file", ""):
         raise ServerError(f"backend store {uri}: use a database URI (sqlite:///... or postgresql://...); file stores are deprecated")
     raise ServerError(f"backend store {masked(uri)}: unsupported scheme {scheme!r}")
+
+
+def _check_connects(uri: str, what: str, timeout_s: int) -> None:
+    import sqlalchemy
+
+    connect_args = {"connect_timeout": timeout_s} if not uri.startswith("mssql") else {}
+    try:
+        engine = sqlalchemy.create_engine(uri, connect_args=connect_args, poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as exc:  # driver errors vary; the first line of the message is what matters
+        first = next((line.strip() for line in str(getattr(exc, "orig", None) or exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ServerError(f"{what} is unreachable: {first}") from exc
+
+
+def check_auth_database(config: ServerConfig, *, timeout_s: int = 5) -> None:
+    """The user database of basic auth, when it is a server (MLFLOW_AUTH_DATABASE_URI): reachable, or one line."""
+    if config.needs_auth and not config.auth_database_uri.startswith("sqlite"):
+        _check_connects(config.effective_auth_database_uri(), f"auth user database {masked(config.auth_database_uri)}", timeout_s)
 
 
 def check_auth_env(config: ServerConfig) -> None:
@@ -81,14 +91,16 @@ def check_auth_env(config: ServerConfig) -> None:
 
 
 def write_auth_config(config: ServerConfig) -> Path:
-    """MLflow's basic-auth ini, with its user database beside the tracking data (not in the working directory)."""
+    """MLflow's basic-auth ini: its user database is MLFLOW_AUTH_DATABASE_URI (one for every replica), else beside
+    the tracking data (not in the working directory). The file holds the URI, so it is readable by its owner only."""
     path = config.auth_config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = (config.var_dir / "basic_auth.db").resolve()
+    path.touch(mode=0o600)
+    path.chmod(0o600)
     path.write_text(
         "[mlflow]\n"
         "default_permission = READ\n"
-        f"database_uri = sqlite:///{db}\n"
+        f"database_uri = {config.effective_auth_database_uri()}\n"
         "authorization_function = mlruns_server.read_only:authenticate_request\n"
         "grant_default_workspace_access = false\n",
         encoding="utf-8",

@@ -24,7 +24,7 @@ RENDERED = ("overlays/staging", "overlays/production", "training")
 
 def fill_secret_files(k8s_dir: Path, *, skip: tuple[str, ...] = ()) -> None:
     """The env files made the way docs/deploy.md says: each .example copied with every empty value filled in."""
-    for example in k8s_dir.glob("overlays/*/*.env.example"):
+    for example in [*k8s_dir.glob("overlays/*/*.env.example"), *k8s_dir.glob("training/*.env.example")]:
         if example.name.removesuffix(".example") in skip:
             continue
         values = kustomize.read_env_file(example)
@@ -324,6 +324,11 @@ def test_the_training_job_runs_torchrun_with_one_process_per_gpu(rendered):
     assert nproc == int(container["resources"]["limits"]["nvidia.com/gpu"])
     assert container["image"].endswith("-cuda")
     assert any(m["mountPath"] == "/dev/shm" for m in container["volumeMounts"])
+    secret = objects(rendered["training"], "Secret")
+    (account,) = [name for name in secret if name.startswith("train-mlflow-account")]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):  # rank 0 signs in to log the run
+        assert refs[name] == {"name": account, "key": name}
 
 
 def test_every_workload_runs_as_the_images_non_root_user(rendered):

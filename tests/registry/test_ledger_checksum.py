@@ -1,6 +1,7 @@
 """A deploy checks the bundle against the checksum the promotion ledger recorded at promotion (issue 11): an
 attacker who overwrites a bundle file and rewrites the version's bundle_checksum tag to match fools the tag check,
-not the deploy; a champion alias moved by hand, outside the ledger, is refused too."""
+not the deploy; a champion alias moved by hand, outside the ledger, is refused too. The portal's own `models:/`
+resolution (plain REST, webportal.portal.mlflow_rest) applies the same two rules."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from ml import registry
 from ml.bundle import bundle_checksum
 from ml.registry.gate import run_gate
+from webportal.portal.mlflow_rest import ResolveError, resolve_bundle
 from tests.registry import helpers
 from tests.registry.scenarios import gate_config, register
 
@@ -22,6 +24,8 @@ def test_a_rewritten_tag_and_bundle_file_are_refused_at_deploy(registry_server, 
     assert run_gate(model_name=model_name, tracking_uri=env.uri, config=gate_config()).passed
     _, served, entry = registry.download_promoted_bundle(tmp_path / "ok", model_name=model_name, tracking_uri=env.uri)
     assert served.version == ref.version and entry.bundle_checksum == ref.tags[registry.TAG_BUNDLE_CHECKSUM]
+    uri = f"models:/{model_name}@champion"
+    assert resolve_bundle(uri=uri, tracking_uri=env.uri, cache_dir=tmp_path / "portal-ok").version == ref.version
 
     # The attack: a threshold of 0.99 in bundle/labels.json (nearly everything "compliant"), then a tag to match.
     tampered = tmp_path / "tampered"
@@ -37,6 +41,13 @@ def test_a_rewritten_tag_and_bundle_file_are_refused_at_deploy(registry_server, 
     with pytest.raises(registry.RegistryError, match="promotion ledger recorded") as refused:
         registry.download_promoted_bundle(tmp_path / "deploy", model_name=model_name, tracking_uri=env.uri)
     assert entry.run_id in str(refused.value) and not (tmp_path / "deploy").exists()
+    with pytest.raises(ResolveError, match="promotion ledger recorded"):
+        resolve_bundle(uri=uri, tracking_uri=env.uri, cache_dir=tmp_path / "portal")
+    assert not list((tmp_path / "portal").rglob("labels.json")), "nothing of the tampered bundle is left in the cache"
+    # the tag alone is checked too: files changed again without a new tag are refused as well
+    client.set_model_version_tag(model_name, ref.version, registry.TAG_BUNDLE_CHECKSUM, "0" * 64)
+    with pytest.raises(ResolveError, match="bundle_checksum tag"):
+        resolve_bundle(uri=f"models:/{model_name}/{ref.version}", tracking_uri=env.uri, cache_dir=tmp_path / "portal-tag")
 
 
 def test_a_champion_moved_outside_the_ledger_is_refused(registry_server, model_name, tmp_path):
@@ -47,3 +58,5 @@ def test_a_champion_moved_outside_the_ledger_is_refused(registry_server, model_n
     registry.get_client(env.uri).set_registered_model_alias(model_name, registry.CHAMPION, second.version)
     with pytest.raises(registry.RegistryError, match="never promoted"):
         registry.download_promoted_bundle(tmp_path / "deploy", model_name=model_name, tracking_uri=env.uri)
+    with pytest.raises(ResolveError, match="never promoted"):
+        resolve_bundle(uri=f"models:/{model_name}@champion", tracking_uri=env.uri, cache_dir=tmp_path / "portal")

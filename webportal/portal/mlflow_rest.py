@@ -16,6 +16,7 @@ from pathlib import Path
 import requests
 
 from ml.bundle import BUNDLE_FILES, BundleError, check_bundle
+from webportal.portal.bundle_trust import UntrustedBundle, verify_bundle
 
 BUNDLE_ARTIFACT_DIR = "bundle"
 _URI_RE = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w.-]+)|/(?P<version>\d+))$")
@@ -64,6 +65,33 @@ class MlflowRest:
             raise ResolveError(f"GET {path} {params} answered {response.status_code}: {detail}")
         return response
 
+    def _post(self, path: str, body: dict) -> requests.Response:
+        try:
+            response = self.session.post(f"{self.base}{path}", json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ResolveError(f"tracking server {self.base} unreachable: {exc}") from exc
+        if response.status_code != 200:
+            raise ResolveError(f"POST {path} answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    def experiment_by_name(self, name: str) -> dict | None:
+        try:
+            return self._get("/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name}).json().get("experiment")
+        except ResolveError as exc:
+            if "answered 404" in str(exc):
+                return None
+            raise
+
+    def search_runs(self, experiment_id: str, filter_string: str) -> list[dict]:
+        runs, token = [], None
+        while True:
+            body = {"experiment_ids": [experiment_id], "filter": filter_string, "max_results": 1000}
+            page = self._post("/api/2.0/mlflow/runs/search", {**body, **({"page_token": token} if token else {})}).json()
+            runs += page.get("runs") or []
+            token = page.get("next_page_token")
+            if not token:
+                return runs
+
     def model_version(self, name: str, *, alias: str | None = None, version: str | None = None) -> dict:
         if alias:
             data = self._get("/api/2.0/mlflow/registered-models/alias", {"name": name, "alias": alias}).json()
@@ -102,6 +130,10 @@ def resolve_bundle(*, uri: str, tracking_uri: str, cache_dir: Path, auth: tuple[
         for filename in BUNDLE_FILES:
             client.download_artifact(run_id=run_id, path=f"{BUNDLE_ARTIFACT_DIR}/{filename}", dest=tmp / filename)
         check_bundle(tmp)
+        try:
+            verify_bundle(client, tmp, model_name=name, model_version=mv, alias=alias)
+        except UntrustedBundle as exc:
+            raise ResolveError(str(exc)) from exc
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)

@@ -12,9 +12,9 @@ import pytest
 from ml import registry
 from ml.bundle import bundle_checksum
 from ml.registry.gate import run_gate
-from webportal.portal.mlflow_rest import ResolveError, resolve_bundle
 from tests.registry import helpers
 from tests.registry.scenarios import gate_config, register
+from webportal.portal.mlflow_rest import ResolveError, resolve_bundle
 
 
 def test_a_rewritten_tag_and_bundle_file_are_refused_at_deploy(registry_server, tiny_models, model_name, tmp_path):

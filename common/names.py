@@ -21,6 +21,10 @@ LEDGER_EXPERIMENT = "model-promotions"
 PIPELINE_EXPERIMENT = "pipeline"
 MONITORING_EXPERIMENT = "monitoring"
 CHAMPION, CHALLENGER = "champion", "challenger"
+# Every experiment the project creates is a classic ML one: the tag MLflow 3's UI writes for "Machine learning"
+# (its experiment-kind selector), not the GenAI traces view. NOTE_TAG is the description the UI shows.
+EXPERIMENT_KIND_TAG, CLASSIC_ML_KIND = "mlflow.experimentKind", "custom_model_development"
+NOTE_TAG = "mlflow.note.content"
 
 LOCAL_SERVER_HOST = "127.0.0.1"
 LOCAL_SERVER_PORT = 5000

@@ -28,6 +28,18 @@ def code_source(producer: str):
     return CodeDatasetSource(tags={"mlflow.source.name": producer})
 
 
+def uri_source(uri: str, *, producer: str):
+    """The dataset source of an artifact URI (a local file, a bucket), chosen among MLflow's source types without
+    its ambiguity warning; a URI none of them reads (runs:/, mlflow-artifacts:/) is recorded as made by `producer`."""
+    from mlflow.data.dataset_source_registry import get_registered_sources, resolve_dataset_source
+
+    distinct = list({source.__name__: source for source in get_registered_sources()}.values())  # local is registered twice
+    try:
+        return resolve_dataset_source(uri, candidate_sources=distinct)
+    except Exception:  # no source type understands the URI
+        return code_source(producer)
+
+
 def _column_type(dtype) -> str:
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"

@@ -4,6 +4,7 @@ summary), and links from a description to a run's artifacts. Plain functions ove
 
 from __future__ import annotations
 
+from common.names import mlflow_ui_url
 from ml.bundle import ModelCard
 
 _HEADLINE = (("test_accuracy", "test accuracy"), ("test_f1", "F1"), ("test_roc_auc", "ROC AUC"))
@@ -50,5 +51,5 @@ def run_artifact_link(tracking_uri: str, *, experiment_id: str, run_id: str, pat
     artifact = f"runs:/{run_id}/{path}"
     if not tracking_uri.startswith(("http://", "https://")):
         return f"`{artifact}`"
-    page = f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}"
+    page = mlflow_ui_url(tracking_uri, f"/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}")
     return f"[{path}]({page}) (`{artifact}`)"

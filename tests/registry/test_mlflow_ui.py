@@ -7,7 +7,15 @@ import re
 
 import requests
 
-from common.names import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG, GATE_EXPERIMENT, LEDGER_EXPERIMENT, MONITORING_EXPERIMENT, NOTE_TAG
+from common.names import (
+    CLASSIC_ML_KIND,
+    EXPERIMENT_KIND_TAG,
+    GATE_EXPERIMENT,
+    LEDGER_EXPERIMENT,
+    ML_VIEW_QUERY,
+    MONITORING_EXPERIMENT,
+    NOTE_TAG,
+)
 from ml import registry
 from ml.registry.gate import run_gate
 from tests.registry.scenarios import gate_config, register
@@ -19,7 +27,7 @@ def _description(env, model_name: str, version: str) -> str:
 
 def _evidence_link(description: str, env, gate_run_id: str, name: str) -> str:
     links = re.findall(r"\]\((http[^)]+)\)", description)
-    (link,) = [link for link in links if link.endswith(f"/runs/{gate_run_id}/artifacts/{name}")]
+    (link,) = [link for link in links if link.endswith(f"/runs/{gate_run_id}/artifacts/{name}?{ML_VIEW_QUERY}")]
     assert link.startswith(f"{env.uri}/#/experiments/"), link
     return link
 
@@ -88,3 +96,35 @@ def test_monitoring_marks_a_reused_experiment_as_classic_ml(registry_server):
         tracking_uri=registry_server.uri, experiment=MONITORING_EXPERIMENT, run_name="drift", tags={}, metrics={"x": 1.0}, artifacts=[]
     )
     assert client.get_experiment(logged["experiment_id"]).tags[EXPERIMENT_KIND_TAG] == CLASSIC_ML_KIND
+
+
+def test_the_printed_ui_link_opens_the_classic_ml_view_in_a_browser(registry_server):
+    """A fresh browser (no remembered choice) following mlflow_ui_url lands on the experiment's Runs table, not on
+    the GenAI overview with its empty token and cost panels."""
+    import shutil
+
+    import pytest
+
+    from common.names import mlflow_ui_url
+    from ml.mlflow_setup import ensure_experiment
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    client = registry.get_client(registry_server.uri)
+    experiment = ensure_experiment("ui-view-check", registry_server.uri)
+    run = client.create_run(experiment, run_name="cnn-abcdef-s1")
+    client.set_terminated(run.info.run_id)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context().new_page()
+            page.goto(mlflow_ui_url(registry_server.uri, f"/experiments/{experiment}"))
+            page.get_by_text("cnn-abcdef-s1").first.wait_for(timeout=30_000)
+            body = page.inner_text("body")
+            assert f"/experiments/{experiment}/runs" in page.url and "Run Name" in body, (page.url, body[:500])
+            assert "Token Usage" not in body
+        finally:
+            browser.close()

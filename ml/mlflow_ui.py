@@ -30,9 +30,10 @@ def card_summary(card: ModelCard) -> str:
     params = card.params or {}
     commit = (card.git_commit or "unknown")[:12]
     rows = f"{card.data_rows:,} rows" if card.data_rows is not None else "unknown rows"
+    epochs = params.get("epochs", "?")
     lines = [
         f"**{card.model_type or 'model'}** for {card.model_name}, trained on {rows} (data digest `{(card.data_digest or '')[:12]}`), "
-        f"seed {params.get('seed', '?')}, {params.get('epochs', '?')} epochs, on {card.device or '?'} from commit `{commit}`.",
+        f"seed {params.get('seed', '?')}, {epochs} epoch{'' if epochs == 1 else 's'}, on {card.device or '?'} from commit `{commit}`.",
     ]
     for title, names in (("Test set", _HEADLINE), ("Held-out sets", _HELD_OUT), ("Specification documents", _DOCUMENTS)):
         scores = _scores(card.metrics, names)

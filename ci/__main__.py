@@ -11,6 +11,7 @@ from pathlib import Path
 from ci.config import PipelineConfig
 from ci.stages import STAGES
 from ci.verdict import ON_REJECT
+from common.names import mlflow_ui_url
 
 # Flags that override a PipelineConfig setting of the same name (None: not given).
 _SETTINGS = (
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.ok and "deploy" in selected:
         password = ensure_demo_password(config)
         print(f"\n{target_for(config).describe()['served']}")
-        print(f"MLflow UI:           {config.resolved_tracking_uri}{_auth_note(config)}")
+        print(f"MLflow UI:           {mlflow_ui_url(config.resolved_tracking_uri)}{_auth_note(config)}")
         print(f"demo users:          tech / reviewer / operator / admin, password {password}")
         _scan_samples(result)
         if config.target == "local":

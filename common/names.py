@@ -21,6 +21,21 @@ LEDGER_EXPERIMENT = "model-promotions"
 PIPELINE_EXPERIMENT = "pipeline"
 MONITORING_EXPERIMENT = "monitoring"
 CHAMPION, CHALLENGER = "champion", "challenger"
+# Every experiment the project creates is a classic ML one: the tag MLflow 3's UI writes for "Machine learning"
+# (its experiment-kind selector), not the GenAI traces view. NOTE_TAG is the description the UI shows.
+EXPERIMENT_KIND_TAG, CLASSIC_ML_KIND = "mlflow.experimentKind", "custom_model_development"
+NOTE_TAG = "mlflow.note.content"
+ML_VIEW_QUERY = "workflowType=machine_learning"
+
+
+def mlflow_ui_url(server: str, route: str = "/experiments") -> str:
+    """A page of the MLflow UI on `server`, in its classic ML view (runs, models; not GenAI traces). MLflow 3.17's UI
+    picks the view from this query, else from the browser's last choice (GenAI at first), not from the kind tag.
+    A `server` that is no http(s) URL (a SQLite store) comes back unchanged."""
+    if not server.startswith(("http://", "https://")):
+        return server
+    return f"{server.rstrip('/')}/#{route}?{ML_VIEW_QUERY}"
+
 
 LOCAL_SERVER_HOST = "127.0.0.1"
 LOCAL_SERVER_PORT = 5000

@@ -47,7 +47,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # Sizes a small or quick training can shrink (TrainConfig fields; unset: its defaults).
-_TRAIN_SIZES = ("batch_size", "embedding_dim", "glove_epochs", "holdout_rows", "reference_rows", "parity_rows", "spec_documents")
+_TRAIN_SIZES = (
+    "batch_size",
+    "embedding_dim",
+    "glove_epochs",
+    "holdout_rows",
+    "reference_rows",
+    "parity_rows",
+    "spec_documents",
+    "log_every",
+)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -83,6 +92,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_train_sizes(p: argparse.ArgumentParser) -> None:
+    """The sizes a small or quick training can shrink (_TRAIN_SIZES)."""
+    p.add_argument("--batch-size", type=int, help="global batch size, split over the ranks under torchrun (default 256)")
+    p.add_argument("--embedding-dim", type=int, help="GloVe vector size (default 100)")
+    p.add_argument("--glove-epochs", type=int, help="GloVe training epochs (default 150)")
+    p.add_argument("--holdout-rows", type=int, help="rows per held-out evaluation set (default 2000)")
+    p.add_argument("--reference-rows", type=int, help="rows of the bundle's drift reference sample (default 2000)")
+    p.add_argument("--parity-rows", type=int, help="rows the ONNX/PyTorch parity check compares (default 1000)")
+    p.add_argument("--spec-documents", type=int, help="held-out specification documents scanned after export (default 200; 0: none)")
+    p.add_argument("--log-every", type=int, help="log the batch loss and accuracy every N batches (default 10; 0: per epoch only)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,13 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", default=TRAINING_EXPERIMENT)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (under torchrun: one GPU per rank, NCCL; else gloo)")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--batch-size", type=int, help="global batch size, split over the ranks under torchrun (default 256)")
-    p.add_argument("--embedding-dim", type=int, help="GloVe vector size (default 100)")
-    p.add_argument("--glove-epochs", type=int, help="GloVe training epochs (default 150)")
-    p.add_argument("--holdout-rows", type=int, help="rows per held-out evaluation set (default 2000)")
-    p.add_argument("--reference-rows", type=int, help="rows of the bundle's drift reference sample (default 2000)")
-    p.add_argument("--parity-rows", type=int, help="rows the ONNX/PyTorch parity check compares (default 1000)")
-    p.add_argument("--spec-documents", type=int, help="held-out specification documents scanned after export (default 200; 0: none)")
+    _add_train_sizes(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="label a CSV with a text column")

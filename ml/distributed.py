@@ -100,16 +100,17 @@ def fit_distributed(
     device,
     context: DistContext,
     on_epoch: Callable[[int, dict], None] | None = None,
+    on_batch: Callable[[int, dict], None] | None = None,
 ):
     """ml.training_loop.fit across ranks: the same global batch (config.batch_size split over the ranks), the
-    same optimizer, gradients averaged by DDP. Validation and on_epoch run on rank 0 only."""
+    same optimizer, gradients averaged by DDP. Validation, on_epoch and on_batch (rank 0's share) run on rank 0."""
     import torch
     import torch.distributed as dist
     from torch import nn
     from torch.nn.parallel import DistributedDataParallel
     from torch.utils.data import DistributedSampler
 
-    from ml.training_loop import FitHistory, predict_proba, seed_everything
+    from ml.training_loop import FitHistory, batch_due, batch_metrics, predict_proba, seed_everything
 
     seed_everything(config.seed)
     model.to(device)
@@ -137,6 +138,9 @@ def fit_distributed(
             loss.backward()
             optimizer.step()
             sums += torch.tensor([float(loss.detach()) * len(idx), len(idx)], dtype=torch.float64)
+            step = epoch * ((len(order) + per_rank - 1) // per_rank) + start // per_rank
+            if on_batch and context.is_main and batch_due(step, config.log_every):
+                on_batch(step, batch_metrics(float(loss.detach()), logits, yb))
         sums = sums.to(device)
         dist.all_reduce(sums)
         sums = sums.cpu()

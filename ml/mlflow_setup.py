@@ -1,5 +1,5 @@
 """MLflow set-up shared by training, the registry and the pipeline: a quiet environment, the fluent API
-pointed at one server for a block, experiments with local artifacts, and the git commit a run records.
+pointed at one server for a block, experiments (classic ML kind, local artifacts), and the git commit a run records.
 
 Which server to use is decided by common.names.tracking_uri, not here.
 """
@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from common.names import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG
 from common.paths import PROJECT_ROOT
 
 
@@ -49,8 +50,15 @@ def use_tracking(uri: str) -> Iterator[str]:
                 os.environ[key] = value
 
 
+def classic_ml(client, experiment) -> str:
+    """Make an existing experiment open in the MLflow UI's classic ML view (its kind tag); returns its id."""
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != CLASSIC_ML_KIND:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, CLASSIC_ML_KIND)
+    return experiment.experiment_id
+
+
 def ensure_experiment(name: str, tracking_uri: str) -> str:
-    """Experiment id for `name`, creating it (with local artifacts beside a SQLite store) when missing."""
+    """Experiment id for `name`, creating it (classic ML kind, local artifacts beside a SQLite store) when missing."""
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=tracking_uri)
@@ -58,13 +66,13 @@ def ensure_experiment(name: str, tracking_uri: str) -> str:
     if existing is not None:
         if existing.lifecycle_stage == "deleted":
             client.restore_experiment(existing.experiment_id)
-        return existing.experiment_id
+        return classic_ml(client, existing)
     artifact_location = None
     if tracking_uri.startswith("sqlite:///"):
         artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
         artifacts.mkdir(parents=True, exist_ok=True)
         artifact_location = artifacts.resolve().as_uri()
-    return client.create_experiment(name, artifact_location=artifact_location)
+    return client.create_experiment(name, artifact_location=artifact_location, tags={EXPERIMENT_KIND_TAG: CLASSIC_ML_KIND})
 
 
 def git_commit(root: Path = PROJECT_ROOT) -> str:

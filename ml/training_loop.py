@@ -37,6 +37,7 @@ class FitConfig:
     weight_decay: float = 0.0
     seed: int = 7
     progress: bool = True
+    log_every: int = 10  # on_batch gets the batch's loss and accuracy every this many batches (0: never)
 
 
 @dataclass
@@ -46,6 +47,17 @@ class FitHistory:
     val_loss: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     mixed_precision: bool = False
+
+
+def batch_due(step: int, every: int) -> bool:
+    return every > 0 and step % every == 0
+
+
+@torch.no_grad()
+def batch_metrics(loss: float, logits: torch.Tensor, labels: torch.Tensor) -> dict:
+    """What on_batch receives: the batch's training loss and accuracy."""
+    correct = ((logits.float() >= 0) == (labels >= 0.5)).float().mean()
+    return {"batch_train_loss": loss, "batch_train_accuracy": float(correct)}
 
 
 @torch.no_grad()
@@ -68,8 +80,10 @@ def fit(
     config: FitConfig,
     device: torch.device,
     on_epoch: Callable[[int, dict], None] | None = None,
+    on_batch: Callable[[int, dict], None] | None = None,
 ) -> FitHistory:
-    """Adam on binary cross-entropy over logits; bf16 autocast on CUDA. Returns per-epoch history."""
+    """Adam on binary cross-entropy over logits; bf16 autocast on CUDA. Returns per-epoch history. on_epoch(epoch,
+    metrics) after each epoch; on_batch(step, metrics) every config.log_every batches (step: batches so far)."""
     seed_everything(config.seed)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -96,9 +110,12 @@ def fit(
             loss = loss_fn(logits.float(), yb)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(idx)
+            value = float(loss.detach())
+            total += value * len(idx)
             if step % 50 == 0:
-                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+                bar.set_postfix(loss=f"{value:.4f}")
+            if on_batch and batch_due(epoch * steps + step, config.log_every):
+                on_batch(epoch * steps + step, batch_metrics(value, logits, yb))
         probs = predict_proba(model, val_ids, device=device)
         val_loss = float(
             nn.functional.binary_cross_entropy(torch.tensor(probs).clamp(1e-7, 1 - 1e-7), torch.tensor(val_labels, dtype=torch.float32))

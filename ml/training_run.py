@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common.names import MODEL_NAME, TRAINING_EXPERIMENT, tracking_uri
+from common.names import MODEL_NAME, NOTE_TAG, TRAINING_EXPERIMENT, tracking_uri
 from ml import bundle as bundle_files
 from ml import distributed
+from ml import mlflow_inputs as inputs
 from ml import training_steps as steps
 from ml.mlflow_setup import (
     ensure_experiment,
@@ -50,7 +51,8 @@ class TrainConfig:
     spec_documents: int = 200  # held-out specification documents scanned with the exported bundle (0: none)
     device: str = "auto"
     progress: bool = True
-    run_name: str | None = None
+    log_every: int = 10  # batch loss and accuracy logged every this many batches (0: per epoch only)
+    run_name: str | None = None  # default: ml.mlflow_ui.training_run_name (e.g. cnn-d3f9a1-s42)
     tags: dict = field(default_factory=dict)
 
     @property
@@ -111,6 +113,7 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
     import mlflow
 
     from ml.export import export_and_verify
+    from ml.mlflow_ui import card_summary, training_run_name
     from ml.training_loop import pick_device, seed_everything
 
     started = time.perf_counter()
@@ -122,7 +125,8 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
     out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
-    with mlflow.start_run(experiment_id=experiment_id, run_name=config.run_name, log_system_metrics=True) as run:
+    run_name = config.run_name or training_run_name(config.model_type, data.digest, config.seed)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, log_system_metrics=True) as run:
         run_id = run.info.run_id
         _log_run_setup(mlflow, config, data, commit=commit, device=device)
         vectors = steps.embeddings(
@@ -132,7 +136,7 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
             mlflow.log_params({"world_size": context.world_size, "distributed_backend": context.backend})
             mlflow.set_tags({"world_size": str(context.world_size), "distributed_backend": context.backend})
             distributed.share(vectors, context)
-        _log_embeddings(mlflow, config, data, vectors)
+        inputs.log_data_and_vectors(mlflow, Path(config.data), data.frame, vectors)
         model, history = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
         evaluation = steps.evaluate_model(model, data, holdout_rows=config.holdout_rows, seed=config.seed + 1000)
         with tempfile.TemporaryDirectory() as tmp:
@@ -149,6 +153,7 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
             )
             bundle_files.write_bundle(out, model_file=tmp / bundle_files.MODEL_FILE, spec=data.spec, card=card, reference=reference)
         metrics |= _log_documents(mlflow, config, out, card)
+        mlflow.set_tag(NOTE_TAG, card_summary(bundle_files.read_card(out)))  # the run's description in the UI
         _log_bundle_and_models(mlflow, out, model, parity_ids, evaluation.test_probs)
 
     seconds = time.perf_counter() - started
@@ -218,31 +223,30 @@ def _log_run_setup(mlflow, config: TrainConfig, data: steps.TrainingData, *, com
     print(f"[train] {len(data.frame)} rows ({data.digest[:12]}), vocabulary {data.spec.vocab_size}, device {device}")
 
 
-def _log_embeddings(mlflow, config: TrainConfig, data: steps.TrainingData, vectors) -> None:
-    """The vectors' provenance (a JSON artifact and params), and the data and vectors as the run's dataset inputs."""
-    provenance = vectors.provenance
-    mlflow.log_dict(provenance, "glove/provenance.json")
-    mlflow.log_params({f"glove_{k}": v for k, v in provenance.items() if k in ("dim", "coverage", "epochs", "sha256")})
-    source = Path(config.data)
-    dataset = mlflow.data.from_pandas(data.frame[["text", "label"]], source=str(source.resolve()), name=source.name, targets="label")
-    mlflow.log_input(dataset, context="training")
-    glove_name = Path(provenance["path"]).name if provenance.get("path") else "glove-trained-on-corpus"
-    matrix = mlflow.data.from_numpy(vectors.matrix, source=provenance.get("path") or "trained-on-training-corpus", name=glove_name)
-    mlflow.log_input(matrix, context="embeddings")
-
-
 def _fit_config(config: TrainConfig, *, progress: bool):
     from ml.training_loop import FitConfig
 
-    return FitConfig(epochs=config.resolved_epochs, batch_size=config.batch_size, lr=config.lr, seed=config.seed, progress=progress)
+    return FitConfig(
+        epochs=config.resolved_epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        seed=config.seed,
+        progress=progress,
+        log_every=config.log_every,
+    )
 
 
 def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, *, device, context=None):
-    """steps.fit_model with each epoch's metrics logged to the run and printed (across ranks under torchrun)."""
+    """steps.fit_model with each epoch's metrics logged to the run and printed, and the batch metrics every
+    config.log_every batches (step: batches since the start), across ranks under torchrun."""
+    from ml.step_metrics import StepMetrics
+
     epochs = config.resolved_epochs
+    batches = StepMetrics(mlflow.MlflowClient(), mlflow.active_run().info.run_id)
 
     def on_epoch(epoch: int, metrics: dict) -> None:
         mlflow.log_metrics(metrics, step=epoch)
+        batches.flush()
         print(f"[train] epoch {epoch + 1}/{epochs}: loss {metrics['train_loss']:.4f}, val accuracy {metrics['val_accuracy']:.4f}")
 
     fit = None
@@ -251,7 +255,11 @@ def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, 
 
         fit = partial(distributed.fit_distributed, context=context)
     fit_config = _fit_config(config, progress=config.progress)
-    return steps.fit_model(config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch, fit=fit)
+    fitted = steps.fit_model(
+        config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch, on_batch=batches.record, fit=fit
+    )
+    batches.flush()
+    return fitted
 
 
 def _model_card(

@@ -65,7 +65,17 @@ def embeddings(data: TrainingData, *, glove: Path | None, dim: int, epochs: int,
     return train_glove_on_corpus(data.train_ids, data.spec, dim=dim, epochs=epochs, seed=seed, device=device)
 
 
-def fit_model(model_type: str, data: TrainingData, vectors, *, fit_config, device, on_epoch: Callable[[int, dict], None] | None, fit=None):
+def fit_model(
+    model_type: str,
+    data: TrainingData,
+    vectors,
+    *,
+    fit_config,
+    device,
+    on_epoch: Callable[[int, dict], None] | None,
+    on_batch: Callable[[int, dict], None] | None = None,
+    fit=None,
+):
     """Build the model on the vectors and fit it (ml.training_loop.fit, or `fit` with the same signature, e.g.
     ml.distributed.fit_distributed); returns (the model on the CPU in eval mode, its history)."""
     import torch
@@ -75,7 +85,17 @@ def fit_model(model_type: str, data: TrainingData, vectors, *, fit_config, devic
 
     model = build_model(model_type, embeddings=torch.as_tensor(vectors.matrix), spec=data.spec)
     fit = fit or fit_one_process
-    history = fit(model, data.train_ids, data.y_train, data.val_ids, data.y_val, config=fit_config, device=device, on_epoch=on_epoch)
+    history = fit(
+        model,
+        data.train_ids,
+        data.y_train,
+        data.val_ids,
+        data.y_val,
+        config=fit_config,
+        device=device,
+        on_epoch=on_epoch,
+        on_batch=on_batch,
+    )
     return model.to("cpu").eval(), history
 
 

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from common.names import SERVER_URL_FILE
+from common.names import SERVER_URL_FILE, mlflow_ui_url
 from common.processes import pid_alive
 from mlruns_server.config import ServerConfig, ServerError
 from mlruns_server.preflight import (
@@ -169,7 +169,10 @@ def serve(config: ServerConfig) -> int:
         announced = False
         while child.poll() is None:
             if not announced and stopping["signal"] is None and _healthy(config.url):
-                print(f"mlruns_server: MLflow UI ready at {config.url}" + (" (basic auth)" if config.needs_auth else ""), flush=True)
+                print(
+                    f"mlruns_server: MLflow UI ready at {mlflow_ui_url(config.url)}" + (" (basic auth)" if config.needs_auth else ""),
+                    flush=True,
+                )
                 announced = True
                 _ensure_reader(config)
             time.sleep(0.5 if not announced else 1.0)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from common.names import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG
+
 
 class TrackingError(RuntimeError):
     pass
@@ -43,6 +45,16 @@ def _preflight(uri: str, timeout_s: float) -> None:
         raise TrackingError(f"MLflow tracking server {uri} is not reachable: {exc}") from exc
 
 
+def _experiment_id(client, experiment: str) -> str:
+    """The experiment's id, created when missing; either way it opens in the MLflow UI's classic ML view."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return client.create_experiment(experiment, tags={EXPERIMENT_KIND_TAG: CLASSIC_ML_KIND})
+    if found.tags.get(EXPERIMENT_KIND_TAG) != CLASSIC_ML_KIND:
+        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG, CLASSIC_ML_KIND)
+    return found.experiment_id
+
+
 def log_run(
     *,
     tracking_uri: str,
@@ -61,8 +73,7 @@ def log_run(
             from mlflow.tracking import MlflowClient
 
             client = MlflowClient(tracking_uri=tracking_uri)
-            found = client.get_experiment_by_name(experiment)
-            experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+            experiment_id = _experiment_id(client, experiment)
             run = client.create_run(experiment_id, run_name=run_name, tags=tags)
             run_id = run.info.run_id
             stamp = int(time.time() * 1000)

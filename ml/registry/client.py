@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from common import names
+from common.names import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG
 
 
 def get_client(tracking_uri: str | None = None):
@@ -43,18 +44,22 @@ def local_artifact_location(tracking_uri: str | None) -> str | None:
 def experiment_id(
     client, name: str, *, note: str, tracking_uri: str | None = None, create: bool = True, restore_deleted: bool = False
 ) -> str | None:
-    """The id of experiment `name`, created with `note` when missing (None when missing and not `create`)."""
+    """The id of experiment `name`, created with `note` when missing (None when missing and not `create`). It
+    opens in the MLflow UI's classic ML view, also when it was created before the project set its kind."""
     from mlflow.exceptions import MlflowException
+
+    from ml.mlflow_setup import classic_ml
 
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         if restore_deleted and exp.lifecycle_stage == "deleted":
             client.restore_experiment(exp.experiment_id)
-        return exp.experiment_id
+        return classic_ml(client, exp) if create else exp.experiment_id
     if not create:
         return None
+    tags = {NOTE_TAG: note, EXPERIMENT_KIND_TAG: CLASSIC_ML_KIND}
     try:
-        return client.create_experiment(name, artifact_location=local_artifact_location(tracking_uri), tags={"mlflow.note.content": note})
+        return client.create_experiment(name, artifact_location=local_artifact_location(tracking_uri), tags=tags)
     except MlflowException:
         exp = client.get_experiment_by_name(name)  # created concurrently
         if exp is None:

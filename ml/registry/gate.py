@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import names
 from common.names import CHALLENGER, CHAMPION, MODEL_NAME
-from ml.registry import promotion
+from ml.registry import descriptions, promotion
 from ml.registry.client import get_client
 from ml.registry.decision import Check, decide
 from ml.registry.errors import RegistryError, server_errors
@@ -107,6 +107,15 @@ def run_gate(
             evidence_dir = write_evidence(evidence, work / "evidence")
             run_id = log_gate_run(client, evidence, evidence_dir, challenger=chal_eval, champion=champ_eval, config=config, holdout=holdout)
             set_version_tags(challenger, {TAG_VERDICT: evidence["verdict"], TAG_GATE_RUN: run_id}, client=client)
+            descriptions.set_verdict(
+                client,
+                model_name=model_name,
+                version=challenger.version,
+                evidence=evidence,
+                tracking_uri=uri,
+                gate_run_id=run_id,
+                training_run_id=challenger.run_id,
+            )
             promoted = None
             if passed and promote:
                 promoted = promotion.promote(

@@ -61,13 +61,12 @@ def gate_experiment_id(client, tracking_uri: str | None = None) -> str:
 
 def holdout_dataset_input(frame: pd.DataFrame, *, digest: str, source: str):
     """The holdout as an MLflow dataset input (how the UI shows which data a run used)."""
-    import mlflow
     from mlflow.entities import DatasetInput, InputTag
 
-    try:
-        dataset = mlflow.data.from_pandas(frame, source=source, targets="label", name=f"gate-holdout-{digest[:12]}", digest=digest[:16])
-    except Exception:  # an artifact URI no dataset source understands: fall back to no source
-        dataset = mlflow.data.from_pandas(frame, targets="label", name=f"gate-holdout-{digest[:12]}", digest=digest[:16])
+    from ml.mlflow_inputs import table_dataset, uri_source
+
+    dataset_source = uri_source(source, producer="ml.registry.holdout")
+    dataset = table_dataset(frame, source=dataset_source, targets="label", name=f"gate-holdout-{digest[:12]}", digest=digest[:16])
     return DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value="gate-holdout")])
 
 

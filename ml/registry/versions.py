@@ -15,6 +15,7 @@ from pathlib import Path
 
 from common import names
 from common.names import CHALLENGER, CHAMPION, MODEL_NAME
+from ml.registry import descriptions
 from ml.registry.client import fluent_api_at, get_client
 from ml.registry.errors import RegistryError, VersionNotFound, error_code, is_connection_error, is_missing, server_errors
 
@@ -246,7 +247,8 @@ def register_run(run_id: str, *, model_name: str = MODEL_NAME, tracking_uri: str
     with server_errors(f"registering run {run_id}", tracking_uri), fluent_api_at(tracking_uri) as uri:
         run = _training_run(client, run_id, uri)
         models = _logged_models(client, run)
-        onnx_uri = f"models:/{models[ONNX_MODEL].model_id}"
+        model_id = models[ONNX_MODEL].model_id
+        onnx_uri = f"models:/{model_id}"
         existing = _registered_from(client, model_name, run_id, onnx_uri)
         if existing is not None:
             if set_challenger and existing.tags.get(TAG_VERDICT, "pending") == "pending":
@@ -254,13 +256,11 @@ def register_run(run_id: str, *, model_name: str = MODEL_NAME, tracking_uri: str
             return get_version(existing.version, model_name=model_name, client=client)
         tags = _version_tags(run, models, _bundle_checksum(run_id, uri))
         _ensure_registered_model(client, model_name)
-        mv = client.create_model_version(model_name, source=onnx_uri, run_id=run_id, tags=tags, model_id=models[ONNX_MODEL].model_id)
+        description = descriptions.pending(run)  # the gate replaces it with its verdict (ml.registry.descriptions)
+        mv = client.create_model_version(model_name, source=onnx_uri, run_id=run_id, tags=tags, model_id=model_id, description=description)
         if set_challenger:
             client.set_registered_model_alias(model_name, CHALLENGER, str(mv.version))
         return get_version(mv.version, model_name=model_name, client=client)
-
-
-# ---------------------------------------------------------------- bundles
 
 
 def _served_card(local: Path, ref: ModelRef) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import mlflow
 import numpy as np
 import pytest
 
+from common.names import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG
 from ml.bundle import BUNDLE_FILES, read_card
 from ml.documents.scorer import SCORER_FILE
 from ml.predictor import Predictor
@@ -45,6 +49,70 @@ def test_per_epoch_curves_and_system_metrics_are_logged(client, trained_run):
     assert len(client.get_metric_history(trained_run.run_id, "val_accuracy")) == 3
     run = client.get_run(trained_run.run_id)
     assert any(key.startswith("system/") for key in run.data.metrics)
+
+
+def test_batch_curves_have_a_point_every_n_batches(client, trained_run):
+    """5,400 training rows in batches of 64 over 3 epochs: 255 batches, a point every 10 (the default)."""
+    batches = 3 * -(-int(client.get_run(trained_run.run_id).data.params["train_rows"]) // 64)
+    loss = client.get_metric_history(trained_run.run_id, "batch_train_loss")
+    steps = [m.step for m in loss]
+    assert len(loss) > 3 and steps == list(range(0, batches, 10)), steps  # one point per step, none repeated
+    accuracy = client.get_metric_history(trained_run.run_id, "batch_train_accuracy")
+    assert [m.step for m in accuracy] == steps and all(0.0 <= m.value <= 1.0 for m in accuracy)
+    assert np.mean([m.value for m in loss[-5:]]) < np.mean([m.value for m in loss[:5]])  # the curve goes down
+
+
+def test_the_experiment_opens_in_the_classic_ml_view(client, trained_run):
+    """The kind MLflow 3's UI writes for "Machine learning" (not the GenAI traces view)."""
+    assert client.get_experiment(trained_run.experiment_id).tags[EXPERIMENT_KIND_TAG] == CLASSIC_ML_KIND == "custom_model_development"
+
+
+def test_the_run_is_named_for_model_data_and_seed(run, trained_run):
+    digest = run.data.tags["data_digest"]
+    assert re.fullmatch(r"cnn-[0-9a-f]{6}-s7", run.info.run_name) and run.info.run_name == f"cnn-{digest[:6]}-s7"
+
+
+def test_the_run_description_is_the_model_card_summary(run, trained_bundle):
+    from ml.mlflow_ui import card_summary
+
+    card = read_card(trained_bundle)
+    note = run.data.tags[NOTE_TAG]
+    assert note == card_summary(card)
+    assert f"{card.metrics['test_accuracy']:.4f}" in note and card.data_digest[:12] in note and "cnn" in note
+
+
+def test_a_tiny_training_prints_no_mlflow_user_warning_and_logs_every_batch(tmp_path, tiny_train_config_factory):
+    """The dataset-source guess and the integer-column hint were MLflow UserWarnings a user could do nothing about."""
+    from ml.training_run import train
+
+    config = tiny_train_config_factory(tmp_path, rows=800, epochs=1)
+    config.log_every, config.run_name = 1, "tiny-named-by-hand"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(config)
+    user_warnings = [f"{w.filename}:{w.lineno}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
+    for text in ("can be interpreted in multiple ways", "Inferred schema contains integer column"):
+        assert not [w for w in user_warnings if text in w], user_warnings
+    client = mlflow.MlflowClient(tracking_uri=result.tracking_uri)
+    assert client.get_run(result.run_id).info.run_name == "tiny-named-by-hand"
+    run = client.get_run(result.run_id)
+    steps = [m.step for m in client.get_metric_history(result.run_id, "batch_train_loss")]
+    assert steps == list(range(-(-int(run.data.params["train_rows"]) // 64))), steps  # 720 rows, one epoch: every batch
+    sources = {i.dataset.name: i.dataset.source_type for i in run.inputs.dataset_inputs}
+    assert sources == {"components.csv": "local", "glove-trained-on-corpus": "code"}
+
+
+def test_a_reused_experiment_gets_the_classic_ml_kind(tmp_path):
+    """An experiment made before the kind was set (or by hand, in the UI) is marked when training reuses it."""
+    from ml.mlflow_setup import ensure_experiment
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    made = client.create_experiment("made-by-hand", tags={EXPERIMENT_KIND_TAG: "genai_development"})
+    assert ensure_experiment("made-by-hand", uri) == made
+    assert client.get_experiment(made).tags[EXPERIMENT_KIND_TAG] == CLASSIC_ML_KIND
+    fresh = ensure_experiment("made-by-training", uri)
+    assert client.get_experiment(fresh).tags[EXPERIMENT_KIND_TAG] == CLASSIC_ML_KIND
 
 
 def test_evaluation_artifacts_and_tokenizer_are_logged(client, trained_run):

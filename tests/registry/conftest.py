@@ -108,7 +108,9 @@ def pytest_collection_finish(session) -> None:
         return
     selected = [item.nodeid for item in session.items]
     if any(
-        f"registry/{name}" in n for n in selected for name in ("test_registry_server.py", "test_no_pickle.py", "test_ledger_checksum.py")
+        f"registry/{name}" in n
+        for n in selected
+        for name in ("test_registry_server.py", "test_no_pickle.py", "test_ledger_checksum.py", "test_mlflow_ui.py")
     ):
         _POOL["sqlite"] = start_server(var_dir=_scratch("mlflow-sqlite"), workers=1, wait=False)
     if any("registry/test_registry_postgres.py" in n for n in selected):

@@ -18,6 +18,7 @@ from common.names import MODEL_NAME, TRAINING_EXPERIMENT, tracking_uri
 from ml import bundle as bundle_files
 from ml import distributed
 from ml import training_steps as steps
+from ml.corrections import data_sources, log_corrections_input
 from ml.mlflow_setup import (
     ensure_experiment,
     git_commit,
@@ -31,6 +32,7 @@ DEFAULT_EPOCHS = {"cnn": 3, "baseline": 8}
 @dataclass
 class TrainConfig:
     data: Path
+    corrections: Path | None = None  # the corrections data set mixed into `data` (ml.corrections), logged as an input
     out: Path = Path("artifacts/bundle")
     model_type: str = "cnn"
     epochs: int | None = None
@@ -226,6 +228,8 @@ def _log_embeddings(mlflow, config: TrainConfig, data: steps.TrainingData, vecto
     source = Path(config.data)
     dataset = mlflow.data.from_pandas(data.frame[["text", "label"]], source=str(source.resolve()), name=source.name, targets="label")
     mlflow.log_input(dataset, context="training")
+    if config.corrections:
+        log_corrections_input(mlflow, config.corrections)
     glove_name = Path(provenance["path"]).name if provenance.get("path") else "glove-trained-on-corpus"
     matrix = mlflow.data.from_numpy(vectors.matrix, source=provenance.get("path") or "trained-on-training-corpus", name=glove_name)
     mlflow.log_input(matrix, context="embeddings")
@@ -271,7 +275,8 @@ def _model_card(
         device=str(device),
         tokenizer_version=data.spec.version,
         glove=glove,
-        params={"epochs": config.resolved_epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr},
+        params={"epochs": config.resolved_epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr}
+        | {"data_sources": data_sources(data.frame, config.data, config.corrections)},
     )
 
 

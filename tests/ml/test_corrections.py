@@ -112,7 +112,7 @@ def test_a_database_that_is_down_or_missing_is_a_clear_error(tmp_path):
         export_reviewed_labels(f"sqlite:///{tmp_path / 'nowhere.sqlite3'}")
     not_portal = tmp_path / "other.sqlite3"
     sqlite3.connect(not_portal).execute("CREATE TABLE t (x)").connection.commit()
-    with pytest.raises(ExportError, match="no such table.*migrated portal database"):
+    with pytest.raises(ExportError, match=r"no such table.*migrated portal database"):
         export_reviewed_labels(f"sqlite:///{not_portal}")
     with pytest.raises(ExportError, match="scheme 'mysql' is not supported"):
         export_reviewed_labels("mysql://db/portal")

@@ -81,12 +81,12 @@ def corrections_check(slice_: CorrectionsSlice, *, min_accuracy: float) -> Check
     name = "accuracy.corrections vs champion"
     if not slice_.rows:
         why = "no corrections data set" if not slice_.reviewed_rows else f"the champion got all {slice_.reviewed_rows} reviewed rows right"
-        return Check(name, "vs_champion", None, None, 0.0, True, f"slice empty ({why}): does not block")
+        return Check(name, "corrections", None, None, 0.0, True, f"slice empty ({why}): does not block")
     if slice_.champion_accuracy is None:
         detail = f"no champion: {slice_.rows} reviewed rows reported, not blocking"
-        return Check(name, "vs_champion", slice_.challenger_accuracy, None, 0.0, True, detail)
+        return Check(name, "corrections", slice_.challenger_accuracy, None, 0.0, True, detail)
     limit = max(min_accuracy, slice_.champion_accuracy)
     ours = slice_.challenger_accuracy or 0.0
     passed = ours > slice_.champion_accuracy and ours >= min_accuracy
     detail = f"> champion and >= {min_accuracy:g} on the {slice_.rows} reviewed rows the champion got wrong"
-    return Check(name, "vs_champion", ours, slice_.champion_accuracy, limit, passed, detail)
+    return Check(name, "corrections", ours, slice_.champion_accuracy, limit, passed, detail)

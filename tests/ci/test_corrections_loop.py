@@ -22,6 +22,7 @@ from ci.config import PipelineConfig
 from ci.processes import stop_pid_file
 from ci.runner import run_pipeline
 from common.processes import free_port
+from ml.bundle import read_card
 from ml.domain import label_for
 from tests.ci.test_update_scenario import GATE, _copy_app, _logs, _set_app_version
 
@@ -151,4 +152,7 @@ def test_reviewers_corrections_are_learned_gated_and_deployed(config):
     run = client.get_run(second.outputs["train"]["run_id"])
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
     assert name in inputs and {t.key: t.value for t in inputs[name].tags}["corrections.rows"] == str(len(wrong))
+    sources = read_card(second.outputs["train"]["bundle"]).params["data_sources"]
+    assert [s["kind"] for s in sources] == ["generated", "corrections"] and sources[1]["name"] == name
+    assert sources[1]["trained_rows"] == len(wrong) * config.corrections_weight
     print(f"corrections loop: {len(wrong)} corrections, {time.monotonic() - started:.0f} s")

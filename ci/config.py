@@ -84,6 +84,8 @@ class PipelineConfig:
     mlflow_port: int = 5000
     model_name: str = MODEL_NAME
     gate_config: Path | None = None
+    corrections_database_url: str | None = None  # reviewed labels from here (None: the local production portal's)
+    corrections_weight: int = 10  # each correction repeated this many times in the training data
     staging_port: int = 8001
     production_port: int = 8000
     require_approval: bool = False
@@ -110,7 +112,8 @@ class PipelineConfig:
         PIPELINE_VAR_DIR moves the state folder and PIPELINE_STAGING_PORT / PIPELINE_PRODUCTION_PORT / PIPELINE_MLFLOW_PORT
         the ports. PIPELINE_DEPLOY_TARGET picks the target; PORTAL_DEMO_PASSWORD the demo users' password; MODEL_DIR and
         PORTAL_URL the compose target's volume and portal; PIPELINE_K8S_CONTEXT and PIPELINE_K8S_PORTAL_IMAGE the
-        k8s target's cluster and image. The tracking URI follows the one rule
+        k8s target's cluster and image; PIPELINE_CORRECTIONS_DATABASE_URL / PIPELINE_CORRECTIONS_WEIGHT where the
+        reviewed labels come from and their weight (ci.corrections_export). The tracking URI follows the one rule
         (common.names.server_uri) over this pipeline's MLflow folder: --tracking-uri or PIPELINE_TRACKING_URI,
         else MLFLOW_TRACKING_URI, else the local server running from var/mlflow; else the target's default
         (local: start one on mlflow_port; compose: its `mlflow` service).
@@ -132,6 +135,8 @@ class PipelineConfig:
             "compose_portal_url": env.get("PORTAL_URL") or "http://portal:8000",
             "k8s_context": env.get("PIPELINE_K8S_CONTEXT") or None,
             "k8s_portal_image": env.get("PIPELINE_K8S_PORTAL_IMAGE") or "compliance-portal:latest",
+            "corrections_database_url": env.get("PIPELINE_CORRECTIONS_DATABASE_URL") or None,
+            **({"corrections_weight": int(env["PIPELINE_CORRECTIONS_WEIGHT"])} if env.get("PIPELINE_CORRECTIONS_WEIGHT") else {}),
             **given,
         }
         target = target_class(values["target"])

@@ -31,28 +31,41 @@ class StageContext:
 
 
 def stage_data(ctx: StageContext) -> dict:
-    """Use the user's CSV (validated) or generate the default synthetic data set."""
+    """The user's CSV (validated) or the generated data set, mixed with the reviewers' corrections exported read-only
+    from the production portal's database (ci.corrections_export), each repeated corrections_weight times."""
+    from ci.corrections_export import export_corrections, mixed_training_csv
     from ml.data import data_digest, load_csv
     from ml.data.specs import training_frame
 
     config = ctx.config
-    if config.data is not None:
-        frame = load_csv(config.data)
-        return {"data": str(config.data), "rows": len(frame), "digest": data_digest(frame), "generated": False}
-    out = config.pipeline_dir / "data" / f"components-{config.rows}-{config.seed}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame = training_frame(config.rows, seed=config.seed)  # descriptions plus document-style rows (table rows, items, sentences)
-    frame.to_csv(out, index=False)
-    return {"data": str(out), "rows": len(frame), "digest": data_digest(frame), "generated": True}
+    folder = config.pipeline_dir / "data"
+    corrections = export_corrections(config, folder / "corrections", log=ctx.log)
+    base = config.data
+    if base is None:
+        base = folder / f"components-{config.rows}-{config.seed}.csv"
+        folder.mkdir(parents=True, exist_ok=True)
+        training_frame(config.rows, seed=config.seed).to_csv(base, index=False)  # descriptions plus document-style rows
+    data, rows = mixed_training_csv(base, corrections, weight=config.corrections_weight, folder=folder)
+    return {
+        "data": str(data),
+        "rows": rows,
+        "digest": data_digest(load_csv(data)),
+        "generated": config.data is None,
+        "corrections": corrections.path,
+        "corrections_rows": corrections.rows,
+        "corrections_digest": corrections.digest,
+        "contradictions": corrections.contradictions,
+    }
 
 
-def stage_train(ctx: StageContext, *, data: str) -> dict:
+def stage_train(ctx: StageContext, *, data: str, corrections: str = "") -> dict:
     from ml.training_run import TrainConfig, train
 
     config = ctx.config
     result = train(
         TrainConfig(
             data=Path(data),
+            corrections=Path(corrections) if corrections else None,
             out=ctx.folder / "trained-bundle",
             model_type=config.model_type,
             epochs=config.epochs,
@@ -87,8 +100,9 @@ def stage_register(ctx: StageContext, *, run_id: str) -> dict:
     return {"version": str(ref.version)}
 
 
-def stage_gate(ctx: StageContext, *, version: str) -> dict:
+def stage_gate(ctx: StageContext, *, version: str, corrections: str = "") -> dict:
     from ml.registry import CHAMPION, resolve_alias
+    from ml.registry.corrections_slice import load_corrections_frame
     from ml.registry.gate import run_gate
     from ml.registry.gate_config import GateConfig
 
@@ -97,6 +111,8 @@ def stage_gate(ctx: StageContext, *, version: str) -> dict:
     if champion is not None and str(champion.version) == str(version):
         return {"verdict": "already champion", "promoted": False, "previous_champion": version, "gate_run_id": "", "message": ""}
     gate_config = GateConfig.from_file(config.gate_config) if config.gate_config else GateConfig()
+    reviewed = load_corrections_frame(corrections)
+    named = f"; corrections data set {Path(corrections).name} ({len(reviewed)} rows)" if corrections else "; no corrections data set"
     result = run_gate(
         version=version,
         model_name=config.model_name,
@@ -104,7 +120,8 @@ def stage_gate(ctx: StageContext, *, version: str) -> dict:
         config=gate_config,
         promote=True,
         actor=config.actor,
-        reason=f"pipeline {ctx.pipeline_id}: gate passed",
+        reason=f"pipeline {ctx.pipeline_id}: gate passed{named}",
+        corrections=reviewed,
     )
     promoted = result.promotion is not None and result.promotion.changed
     return {
@@ -163,14 +180,17 @@ STAGE_TABLE: tuple[Stage, ...] = (
     Stage(
         "data",
         stage_data,
-        lambda c, t: f"{c.data or f'generate {c.rows} rows (seed {c.seed})'}",
-        outputs=("data", "rows", "digest", "generated"),
+        lambda c, t: (
+            f"{c.data or f'generate {c.rows} rows (seed {c.seed})'} + the production portal's reviewed labels "
+            f"(read-only, weight {c.corrections_weight})"
+        ),
+        outputs=("data", "rows", "digest", "generated", "corrections", "corrections_rows", "corrections_digest", "contradictions"),
     ),
     Stage(
         "train",
         stage_train,
         lambda c, t: f"{c.model_type} model, epochs {c.epochs or 'default'}, tracking {c.resolved_tracking_uri}",
-        inputs={"data": "data.data"},
+        inputs={"data": "data.data", "corrections": "data.corrections"},
         outputs=("run_id", "bundle", "metrics", "seconds"),
     ),
     Stage(
@@ -191,7 +211,7 @@ STAGE_TABLE: tuple[Stage, ...] = (
         "gate",
         stage_gate,
         lambda c, t: f"challenger vs champion on the frozen holdout, promote if it passes ({c.gate_config or 'defaults'})",
-        inputs={"version": "register.version"},
+        inputs={"version": "register.version", "corrections": "data.corrections"},
         outputs=("verdict", "promoted", "previous_champion", "gate_run_id", "message"),
     ),
     Stage(

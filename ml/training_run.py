@@ -19,6 +19,7 @@ from ml import bundle as bundle_files
 from ml import distributed
 from ml import mlflow_inputs as inputs
 from ml import training_steps as steps
+from ml.corrections import data_sources, log_corrections_input
 from ml.mlflow_setup import (
     ensure_experiment,
     git_commit,
@@ -32,6 +33,7 @@ DEFAULT_EPOCHS = {"cnn": 3, "baseline": 8}
 @dataclass
 class TrainConfig:
     data: Path
+    corrections: Path | None = None  # the corrections data set mixed into `data` (ml.corrections), logged as an input
     out: Path = Path("artifacts/bundle")
     model_type: str = "cnn"
     epochs: int | None = None
@@ -137,6 +139,8 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
             mlflow.set_tags({"world_size": str(context.world_size), "distributed_backend": context.backend})
             distributed.share(vectors, context)
         inputs.log_data_and_vectors(mlflow, Path(config.data), data.frame, vectors)
+        if config.corrections:
+            log_corrections_input(mlflow, config.corrections)
         model, history = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
         evaluation = steps.evaluate_model(model, data, holdout_rows=config.holdout_rows, seed=config.seed + 1000)
         with tempfile.TemporaryDirectory() as tmp:
@@ -279,7 +283,8 @@ def _model_card(
         device=str(device),
         tokenizer_version=data.spec.version,
         glove=glove,
-        params={"epochs": config.resolved_epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr},
+        params={"epochs": config.resolved_epochs, "seed": config.seed, "batch_size": config.batch_size, "lr": config.lr}
+        | {"data_sources": data_sources(data.frame, config.data, config.corrections)},
     )
 
 

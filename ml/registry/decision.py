@@ -15,7 +15,7 @@ from ml.registry.gate_config import BEHAVIOUR_CHECKS, SETS, GateConfig
 @dataclass(frozen=True)
 class Check:
     name: str
-    kind: str  # threshold | vs_champion
+    kind: str  # threshold | vs_champion | corrections (ml.registry.corrections_slice)
     challenger: float | None
     champion: float | None
     limit: float

@@ -33,6 +33,7 @@ def gate_evidence(
     config: GateConfig,
     holdout: Holdout,
     tracking_uri: str,
+    corrections: dict | None = None,
 ) -> dict:
     passed = all(c.passed for c in checks)
     return {
@@ -45,6 +46,7 @@ def gate_evidence(
         "config": config.to_dict(),
         "holdout": {"digest": holdout.digest, "version": holdout.version, "run_id": holdout.run_id, "rows": len(holdout.frame)},
         "tracking_uri": tracking_uri,
+        "corrections": corrections or {"reviewed_rows": 0, "rows": 0, "rows_shown": []},
     }
 
 
@@ -73,6 +75,12 @@ def evidence_html(result: dict) -> str:
         for e in chal.get("errors", [])
     )
     verdict = result["verdict"]
+    slice_ = result.get("corrections") or {}
+    reviewed = "".join(
+        f"<tr><td>{html.escape(str(r['text']))}</td><td>{r['label']}</td><td>{fmt(r['challenger_probability'])}</td>"
+        f"<td>{fmt(r['champion_probability'])}</td></tr>"
+        for r in slice_.get("rows_shown", [])
+    )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
@@ -87,6 +95,8 @@ tolerance {result["config"]["tolerance"]}.</p>
 {"".join(rows)}</table>
 <h2>Challenger errors on the holdout (first 20)</h2>
 <table><tr><th>set</th><th>text</th><th>label</th><th>P(non-compliant)</th></tr>{errors}</table>
+<h2>Corrections slice: {slice_.get("rows", 0)} of {slice_.get("reviewed_rows", 0)} reviewed rows the champion got wrong</h2>
+<table><tr><th>text</th><th>reviewed label</th><th>challenger P</th><th>champion P</th></tr>{reviewed}</table>
 </body></html>
 """
 

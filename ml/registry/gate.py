@@ -18,6 +18,7 @@ from common import names
 from common.names import CHALLENGER, CHAMPION, MODEL_NAME
 from ml.registry import descriptions, promotion
 from ml.registry.client import get_client
+from ml.registry.corrections_slice import corrections_check, corrections_slice
 from ml.registry.decision import Check, decide
 from ml.registry.errors import RegistryError, server_errors
 from ml.registry.evaluation import evaluate_version
@@ -81,8 +82,11 @@ def run_gate(
     promote: bool = True,
     actor: str | None = None,
     reason: str | None = None,
+    corrections=None,
 ) -> GateResult:
-    """Evaluate `version` (default: the `challenger` alias) against the champion; log evidence; promote when it passes."""
+    """Evaluate `version` (default: the `challenger` alias) against the champion; log evidence; promote when it passes.
+
+    `corrections` (a frame of reviewed `text`, `label`) adds the corrections slice (ml.registry.corrections_slice)."""
     config = config or GateConfig()
     client = get_client(tracking_uri)
     uri = names.tracking_uri(tracking_uri)
@@ -93,7 +97,12 @@ def run_gate(
             work = Path(tmp)
             chal_eval = evaluate_version(challenger, holdout, config, tracking_uri=uri, workdir=work)
             champ_eval = evaluate_version(champion, holdout, config, tracking_uri=uri, workdir=work) if champion else None
-            checks = decide(chal_eval, champ_eval, config)
+            reviewed = corrections_slice(corrections, challenger, champion, workdir=work, tracking_uri=uri)
+            if reviewed.rows:  # logged with the other accuracies (challenger.accuracy.corrections, champion.*)
+                chal_eval.accuracy["corrections"] = reviewed.challenger_accuracy
+                if champ_eval is not None:
+                    champ_eval.accuracy["corrections"] = reviewed.champion_accuracy
+            checks = [*decide(chal_eval, champ_eval, config), corrections_check(reviewed, min_accuracy=config.corrections_min_accuracy)]
             passed = all(c.passed for c in checks)
             evidence = gate_evidence(
                 model_name=model_name,
@@ -103,6 +112,7 @@ def run_gate(
                 config=config,
                 holdout=holdout,
                 tracking_uri=uri,
+                corrections=reviewed.as_dict(),
             )
             evidence_dir = write_evidence(evidence, work / "evidence")
             run_id = log_gate_run(client, evidence, evidence_dir, challenger=chal_eval, champion=champ_eval, config=config, holdout=holdout)

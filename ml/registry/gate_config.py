@@ -25,6 +25,7 @@ class GateConfig:
     latency_budget_ms: float = 5.0  # ONNX batch-1 median, tokenization included
     latency_calls: int = 200
     parity_rows: int = 512
+    corrections_min_accuracy: float = 0.5  # on the reviewed rows the champion got wrong (ml.registry.corrections_slice)
 
     @classmethod
     def from_file(cls, path: str | Path) -> GateConfig:

@@ -73,6 +73,19 @@ def _contenders(client, model_name: str, version: str | int | None) -> tuple[Mod
     return challenger, champion
 
 
+def _judge(challenger, champion, holdout, config: GateConfig, corrections, uri: str, work: Path):
+    """Both contenders on the frozen holdout and the corrections slice, and the checks that decide."""
+    chal_eval = evaluate_version(challenger, holdout, config, tracking_uri=uri, workdir=work)
+    champ_eval = evaluate_version(champion, holdout, config, tracking_uri=uri, workdir=work) if champion else None
+    reviewed = corrections_slice(corrections, challenger, champion, workdir=work, tracking_uri=uri)
+    if reviewed.rows:  # logged with the other accuracies (challenger.accuracy.corrections, champion.*)
+        chal_eval.accuracy["corrections"] = reviewed.challenger_accuracy
+        if champ_eval is not None:
+            champ_eval.accuracy["corrections"] = reviewed.champion_accuracy
+    checks = [*decide(chal_eval, champ_eval, config), corrections_check(reviewed, min_accuracy=config.corrections_min_accuracy)]
+    return chal_eval, champ_eval, reviewed, checks
+
+
 def run_gate(
     *,
     version: str | int | None = None,
@@ -95,14 +108,7 @@ def run_gate(
         holdout = ensure_holdout(client, config, tracking_uri=uri)
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            chal_eval = evaluate_version(challenger, holdout, config, tracking_uri=uri, workdir=work)
-            champ_eval = evaluate_version(champion, holdout, config, tracking_uri=uri, workdir=work) if champion else None
-            reviewed = corrections_slice(corrections, challenger, champion, workdir=work, tracking_uri=uri)
-            if reviewed.rows:  # logged with the other accuracies (challenger.accuracy.corrections, champion.*)
-                chal_eval.accuracy["corrections"] = reviewed.challenger_accuracy
-                if champ_eval is not None:
-                    champ_eval.accuracy["corrections"] = reviewed.champion_accuracy
-            checks = [*decide(chal_eval, champ_eval, config), corrections_check(reviewed, min_accuracy=config.corrections_min_accuracy)]
+            chal_eval, champ_eval, reviewed, checks = _judge(challenger, champion, holdout, config, corrections, uri, work)
             passed = all(c.passed for c in checks)
             evidence = gate_evidence(
                 model_name=model_name,

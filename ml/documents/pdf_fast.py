@@ -83,16 +83,18 @@ class _State:
         self.runs: list[tuple[float, float, float, str]] = []
 
     def move(self, tx: float, ty: float) -> None:
-        self.tlm = _mul([1.0, 0.0, 0.0, 1.0, tx, ty], self.tlm)
-        self.tm = self.tlm
+        a, b, c, d, e, f = self.tlm  # a translation times tlm, without the general product
+        self.tlm = self.tm = [a, b, c, d, tx * a + ty * c + e, tx * b + ty * d + f]
         self.moved = True
 
     def show(self, text: str) -> None:
         if not text:
             return
         if self.moved or not self.runs:
-            m = _mul(self.tm, self.cm)
-            self.runs.append((m[4], m[5], abs(self.size * (self.tm[3] or 1) * (self.cm[3] or 1)) or 10.0, text))
+            tm, cm = self.tm, self.cm  # only the translation of tm x cm is needed
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            self.runs.append((x, y, abs(self.size * (tm[3] or 1) * (cm[3] or 1)) or 10.0, text))
             self.moved = False
         else:
             x, y, size, previous = self.runs[-1]

@@ -77,6 +77,7 @@ bench: install ## Run the benchmarks (tables of ratios, side by side); needs `ma
 	$(PY) bench/serving.py
 	$(PY) bench/faults.py --bundle var/deploy/production/model
 	$(PY) bench/monitoring.py --bundle var/deploy/production/model
+	$(PY) bench/documents.py --bundle var/deploy/production/model
 	$(PY) bench/pipeline.py
 
 clean: ## Remove generated data, artifacts and caches (keeps .venv)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ml.documents import DocumentError, Limits, read_document
-from ml.documents.scan import as_json, scan
+from ml.documents.scan import as_json, scan_with
 from ml.documents.scorer import load_scorer
 
 CSV_COLUMNS = (
@@ -36,15 +36,7 @@ def scan_files(paths: list[Path], bundle: Path, *, limits: Limits | None = None)
             errors.append({"file": str(path), "error": message})
             print(f"error: {path}: {message}", file=sys.stderr)
             continue
-        result = scan(
-            read,
-            scorer=scorer,
-            predict_proba=predictor.predict_proba,
-            threshold=predictor.threshold,
-            model_name=predictor.model_name,
-            model_version=predictor.version,
-        )
-        documents.append(as_json(result))
+        documents.append(as_json(scan_with(read, predictor, scorer)))
     return documents, errors
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ml.data.spec_documents import SpecDocument, held_out_documents
 from ml.documents import read_document
-from ml.documents.scan import scan
+from ml.documents.scan import scan_with
 from ml.documents.scorer import SegmentScorer, load_scorer
 
 _SPACE_RE = re.compile(r"\s+")
@@ -65,14 +65,7 @@ def evaluate_documents(predictor, scorer: SegmentScorer | None = None, *, count:
         started = time.perf_counter()
         read = read_document(data, f"{document.name}.{fmt}")
         read_s += time.perf_counter() - started
-        result = scan(
-            read,
-            scorer=scorer,
-            predict_proba=predictor.predict_proba,
-            threshold=predictor.threshold,
-            model_name=predictor.model_name,
-            model_version=predictor.version,
-        )
+        result = scan_with(read, predictor, scorer)
         classify_s += result.classify_seconds
         errors = document_errors(document, result)
         totals["components"] += errors["components"]

@@ -6,6 +6,7 @@ Layout (docs/contracts.md, "Inference bundle"; `layout` holds the names, `read` 
     labels.json       label ids -> names, and the decision threshold
     model_card.json   the ModelCard below
     reference.csv     a sample of training inputs (text, label, probability) for drift checks
+    segments.npz      optional: the document segment score (ml.documents.scorer); in the checksum when present
 
 Model card fields (`ModelCard` in `card`; contract version 1; a test holds this list to the class):
     contract_version   int: the card contract's version; a card without it is version 1, a newer one is refused at load
@@ -35,8 +36,10 @@ from ml.bundle.layout import (
     INPUT_NAME,
     LABELS_FILE,
     MODEL_FILE,
+    OPTIONAL_FILES,
     OUTPUT_NAME,
     REFERENCE_FILE,
+    SEGMENTS_FILE,
     TOKENIZER_FILE,
     BundleError,
     BundlePaths,
@@ -55,8 +58,10 @@ __all__ = [
     "INPUT_NAME",
     "LABELS_FILE",
     "MODEL_FILE",
+    "OPTIONAL_FILES",
     "OUTPUT_NAME",
     "REFERENCE_FILE",
+    "SEGMENTS_FILE",
     "TOKENIZER_FILE",
     "BundleError",
     "BundlePaths",

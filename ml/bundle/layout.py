@@ -12,6 +12,8 @@ LABELS_FILE = "labels.json"
 CARD_FILE = "model_card.json"
 REFERENCE_FILE = "reference.csv"
 BUNDLE_FILES = (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CARD_FILE, REFERENCE_FILE)
+SEGMENTS_FILE = "segments.npz"  # the document segment score (ml.documents.scorer.SCORER_FILE); bundles before it lack it
+OPTIONAL_FILES = (SEGMENTS_FILE,)  # in the checksum when present, so a changed or removed one no longer matches
 
 INPUT_NAME = "token_ids"
 OUTPUT_NAME = "probability"
@@ -70,10 +72,12 @@ def file_sha256(path: Path) -> str:
 
 
 def bundle_checksum(path: str | Path) -> str:
-    """One digest over every bundle file (name + content), stable across copies."""
+    """One digest over every bundle file (name + content), the optional ones when present, stable across copies.
+    A bundle without an optional file keeps the checksum it had before that file existed."""
     paths = check_bundle(path)
     digest = hashlib.sha256()
-    for name in BUNDLE_FILES:
+    names = (*BUNDLE_FILES, *(name for name in OPTIONAL_FILES if (paths.root / name).is_file()))
+    for name in names:
         digest.update(name.encode())
         digest.update(file_sha256(paths.root / name).encode())
     return digest.hexdigest()

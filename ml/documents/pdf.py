@@ -123,8 +123,11 @@ def _columns_fit(line: _Line, columns: list[float], tolerance: float) -> bool:
 def _cells(line: _Line, columns: list[float], tolerance: float) -> tuple[str, ...]:
     cells = [""] * len(columns)
     for run in line.runs:
-        i = min(range(len(columns)), key=lambda k: abs(run.x - columns[k]))
-        cells[i] = f"{cells[i]} {run.text}".strip() if abs(run.x - columns[i]) <= tolerance else cells[i]
+        distances = [abs(run.x - x) for x in columns]
+        nearest = min(distances)
+        if nearest <= tolerance:
+            i = distances.index(nearest)
+            cells[i] = f"{cells[i]} {run.text}".strip()
     return tuple(cells)
 
 

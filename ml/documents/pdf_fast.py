@@ -46,6 +46,9 @@ def _simple_fonts(page) -> bool:
 
 
 def _literal(token: bytes) -> str:
+    if b"\\" not in token:
+        return token[1:-1].decode("cp1252", errors="replace")
+
     def unescape(match: re.Match) -> bytes:
         code = match.group(1)
         if code[:1].isdigit():
@@ -83,16 +86,18 @@ class _State:
         self.runs: list[tuple[float, float, float, str]] = []
 
     def move(self, tx: float, ty: float) -> None:
-        self.tlm = _mul([1.0, 0.0, 0.0, 1.0, tx, ty], self.tlm)
-        self.tm = self.tlm
+        a, b, c, d, e, f = self.tlm  # a translation times tlm, without the general product
+        self.tlm = self.tm = [a, b, c, d, tx * a + ty * c + e, tx * b + ty * d + f]
         self.moved = True
 
     def show(self, text: str) -> None:
         if not text:
             return
         if self.moved or not self.runs:
-            m = _mul(self.tm, self.cm)
-            self.runs.append((m[4], m[5], abs(self.size * (self.tm[3] or 1) * (self.cm[3] or 1)) or 10.0, text))
+            tm, cm = self.tm, self.cm  # only the translation of tm x cm is needed
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            self.runs.append((x, y, abs(self.size * (tm[3] or 1) * (cm[3] or 1)) or 10.0, text))
             self.moved = False
         else:
             x, y, size, previous = self.runs[-1]
@@ -138,8 +143,23 @@ def _operate(state: _State, op: bytes, args: list) -> None:
 _MARKS = frozenset({b"BT", b"ET", b"q", b"Q", b"cm", b"BI"})
 
 
+def _is_string(token: bytes) -> bool:
+    return len(token) >= 2 and token[:1] == b"(" and token.endswith(b")")
+
+
+def _is_number(*tokens: bytes) -> bool:
+    return all(token[:1] in _NUMBER_START for token in tokens)
+
+
+_NUMBER_START = frozenset(bytes([c]) for c in b"+-.0123456789")
+
+
 def _text_object(state: _State, tokens: list[bytes]) -> None:
     """The operators of one BT ... ET (BT itself already applied)."""
+    if len(tokens) == 5 and tokens[2] == b"Td" and tokens[4] == b"Tj" and _is_string(tokens[3]) and _is_number(tokens[0], tokens[1]):
+        state.move(float(tokens[0]), float(tokens[1]))  # "x y Td (text) Tj", most of a table's text objects
+        state.show(_literal(tokens[3]))
+        return
     args: list = []
     arrays: list[list] = []
     for token in tokens:

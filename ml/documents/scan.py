@@ -102,6 +102,20 @@ def scan(
     return DocumentScan(read, findings, model_name, model_version, seconds)
 
 
+def scan_with(read: ReadResult, predictor, scorer: SegmentScorer | None = None) -> DocumentScan:
+    """`scan` with a Predictor (ml.predictor) and its bundle's segment score unless `scorer` is given."""
+    from ml.documents.scorer import load_scorer
+
+    return scan(
+        read,
+        scorer=scorer or load_scorer(predictor.path),
+        predict_proba=predictor.predict_proba,
+        threshold=predictor.threshold,
+        model_name=predictor.model_name,
+        model_version=predictor.version,
+    )
+
+
 def _place(segment: Segment) -> dict:
     return {
         "page": segment.page,

@@ -8,6 +8,7 @@ The features use the one tokenizer (ml.text.split_tokens); digits keep their pla
 from __future__ import annotations
 
 import itertools
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,12 @@ class SegmentScorer:
 
 def load_scorer(bundle: str | Path | None = None) -> SegmentScorer:
     """The bundle's scorer when it has one, else the default shipped with the code."""
-    if bundle is not None and (Path(bundle) / SCORER_FILE).is_file():
-        return SegmentScorer.load(Path(bundle) / SCORER_FILE)
-    return SegmentScorer.load(DEFAULT_SCORER)
+    path = Path(bundle) / SCORER_FILE if bundle is not None else None
+    if path is None or not path.is_file():
+        return SegmentScorer.load(DEFAULT_SCORER)
+    try:
+        return SegmentScorer.load(path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        from ml.bundle import BundleError
+
+        raise BundleError(f"model bundle {path.parent}: {SCORER_FILE} is corrupt: {exc}") from exc

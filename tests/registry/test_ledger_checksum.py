@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from ml import registry
 from ml.bundle import bundle_checksum
+from ml.documents.scorer import FEATURE_BITS, SCORER_FILE, SegmentScorer
 from ml.registry.gate import run_gate
 from tests.registry import helpers
 from tests.registry.scenarios import gate_config, register
@@ -60,3 +62,21 @@ def test_a_champion_moved_outside_the_ledger_is_refused(registry_server, model_n
         registry.download_promoted_bundle(tmp_path / "deploy", model_name=model_name, tracking_uri=env.uri)
     with pytest.raises(ResolveError, match="never promoted"):
         resolve_bundle(uri=f"models:/{model_name}@champion", tracking_uri=env.uri, cache_dir=tmp_path / "portal")
+
+
+def test_a_segments_file_replaced_after_registration_is_refused_at_fetch(registry_server, tiny_models, model_name, tmp_path):
+    """segments.npz (the document segment score) is in the registered checksum (issue 13)."""
+    env = registry_server
+    run_id = helpers.log_training_run(env.uri, tiny_models.good)  # its own run: the shared ones stay untouched
+    ref = registry.register_run(run_id, model_name=model_name, tracking_uri=env.uri)
+    fetched, _ = registry.download_bundle(tmp_path / "ok", version=ref.version, model_name=model_name, tracking_uri=env.uri)
+    assert fetched.is_dir()
+
+    # What was tried: a segment score that calls everything a component, uploaded over the run's segments.npz.
+    forged = tmp_path / "forged" / SCORER_FILE
+    forged.parent.mkdir()
+    SegmentScorer(weights=np.zeros(1 << FEATURE_BITS, dtype=np.float32), bias=10.0).save(forged)
+    registry.get_client(env.uri).log_artifact(ref.run_id, str(forged), artifact_path=registry.BUNDLE_ARTIFACTS)
+    with pytest.raises(registry.RegistryError, match="does not match its registered checksum"):
+        registry.download_bundle(tmp_path / "refused", version=ref.version, model_name=model_name, tracking_uri=env.uri)
+    assert not (tmp_path / "refused").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from ml.bundle import BUNDLE_FILES, BundleError, check_bundle
+from ml.bundle import BUNDLE_FILES, OPTIONAL_FILES, BundleError, check_bundle
 from webportal.portal.bundle_trust import UntrustedBundle, verify_bundle
 
 BUNDLE_ARTIFACT_DIR = "bundle"
@@ -129,6 +129,13 @@ def resolve_bundle(*, uri: str, tracking_uri: str, cache_dir: Path, auth: tuple[
     try:
         for filename in BUNDLE_FILES:
             client.download_artifact(run_id=run_id, path=f"{BUNDLE_ARTIFACT_DIR}/{filename}", dest=tmp / filename)
+        for filename in OPTIONAL_FILES:  # segments.npz: older bundles lack it; in the checksum when present
+            try:
+                client.download_artifact(run_id=run_id, path=f"{BUNDLE_ARTIFACT_DIR}/{filename}", dest=tmp / filename)
+            except ResolveError as exc:
+                (tmp / filename).unlink(missing_ok=True)
+                if "answered 404" not in str(exc):
+                    raise
         check_bundle(tmp)
         try:
             verify_bundle(client, tmp, model_name=name, model_version=mv, alias=alias)

@@ -133,15 +133,18 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
             mlflow.set_tags({"world_size": str(context.world_size), "distributed_backend": context.backend})
             distributed.share(vectors, context)
         _log_embeddings(mlflow, config, data, vectors)
-        model, history = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
+        model, history, calibration = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
         evaluation = steps.evaluate_model(model, data, holdout_rows=config.holdout_rows, seed=config.seed + 1000)
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             parity_ids = steps.parity_ids(data, config.parity_rows)
             parity = export_and_verify(model, tmp / bundle_files.MODEL_FILE, parity_ids, max_length=data.spec.max_length)
-            metrics = {**evaluation.metrics, "onnx_parity_max_abs_diff": parity, "train_seconds": time.perf_counter() - started}
+            metrics = {**evaluation.metrics, **calibration.metrics, "onnx_parity_max_abs_diff": parity}
+            metrics["train_seconds"] = time.perf_counter() - started
             mlflow.log_metrics(metrics)
-            for path in steps.write_evaluation_files(tmp, model_type=config.model_type, data=data, evaluation=evaluation, history=history):
+            for path in steps.write_evaluation_files(
+                tmp, model_type=config.model_type, data=data, evaluation=evaluation, history=history, calibration=calibration
+            ):
                 mlflow.log_artifact(str(path), artifact_path="evaluation")
             reference = steps.reference_sample(model, data, rows=config.reference_rows, seed=config.seed)
             card = _model_card(
@@ -238,7 +241,11 @@ def _fit_config(config: TrainConfig, *, progress: bool):
 
 
 def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, *, device, context=None):
-    """steps.fit_model with each epoch's metrics logged to the run and printed (across ranks under torchrun)."""
+    """steps.fit_model with each epoch's metrics logged to the run and printed (across ranks under torchrun), then the
+    temperature fitted on the validation split (ml.calibration; set on the model, so the ONNX export carries it).
+    Returns (model, history, calibration)."""
+    from ml.calibration import calibrate
+
     epochs = config.resolved_epochs
 
     def on_epoch(epoch: int, metrics: dict) -> None:
@@ -251,7 +258,8 @@ def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, 
 
         fit = partial(distributed.fit_distributed, context=context)
     fit_config = _fit_config(config, progress=config.progress)
-    return steps.fit_model(config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch, fit=fit)
+    model, history = steps.fit_model(config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch, fit=fit)
+    return model, history, calibrate(model, data.val_ids, data.y_val)
 
 
 def _model_card(
@@ -263,6 +271,7 @@ def _model_card(
         experiment_id=experiment_id,
         model_type=config.model_type,
         variable_length=config.model_type == "cnn",
+        temperature=round(float(metrics["calibration_temperature"]), 6),
         metrics={k: round(float(v), 6) for k, v in metrics.items()},
         data_digest=data.digest,
         data_rows=len(data.frame),

@@ -15,6 +15,7 @@ BUNDLE_FILES = (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CARD_FILE, REFERENCE_FI
 
 INPUT_NAME = "token_ids"
 OUTPUT_NAME = "probability"
+LOGIT_NAME = "logit"  # optional second output (bundles since calibration): the calibrated logit
 DEFAULT_LABELS = {"names": {"0": "compliant", "1": "non-compliant"}, "threshold": 0.5}
 
 

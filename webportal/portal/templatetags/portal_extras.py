@@ -41,7 +41,7 @@ def highlight(text, evidence) -> str:
         if start < at:
             continue
         out.append(conditional_escape(text[at:start]))
-        out.append(format_html('<mark class="evidence" title="evidence, weight {:.3f}">{}</mark>', weight, text[start:end]))
+        out.append(format_html('<mark class="evidence" title="evidence, weight {}">{}</mark>', f"{weight:.3f}", text[start:end]))
         at = end
     out.append(conditional_escape(text[at:]))
     return mark_safe("".join(str(part) for part in out))

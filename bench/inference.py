@@ -4,6 +4,8 @@
 
 Batch 1: median latency; batch 1024: rows/s; tokenizer cost per row. Same thread count for both
 engines in each row. Targets (docs/architecture.md, targets): ONNX >= 3x faster at batch 1, not slower at 1024.
+Then the evidence (Predictor.explain, occlusion in one ONNX Runtime call) beside plain predict, from raw text:
+target under 2 ms per text at batch 1.
 """
 
 from __future__ import annotations
@@ -85,7 +87,28 @@ def main() -> int:
     print("|" + "|".join("-" * (len(c) + 0) for c in header.split("|")[1:-1]) + "|")
     for name, torch_v, onnx_v, ratio, target in rows:
         print(f"| {name:<34} | {torch_v:>15} | {onnx_v:>15} | {ratio:>13.1f}x | {target:>7} |")
+    evidence_table(predictor, texts, args.repeats)
     return 0
+
+
+def evidence_table(predictor, texts: list[str], repeats: int) -> None:
+    """Raw text in: predict_proba vs explain (the evidence), median per text at batch 1 over different texts, and
+    per text in a batch of 256."""
+    from ml.predictor import Predictor
+
+    predictor = Predictor.from_bundle(predictor.path, threads=1)
+    one = [[t] for t in texts[:repeats]]
+    plain = statistics.median(timed(lambda it=iter(one * 2): predictor.predict_proba(next(it)), len(one) - 1))
+    why = statistics.median(timed(lambda it=iter(one * 2): predictor.explain(next(it)), len(one) - 1))
+    batch = texts[:256]
+    plain_b = statistics.median(timed(lambda: predictor.predict_proba(batch), 10)) / len(batch)
+    why_b = statistics.median(timed(lambda: predictor.explain(batch), 10)) / len(batch)
+    print("\n| evidence (1 thread, raw text in)   | predict_proba | explain (evidence) | ratio | target  |")
+    print("|------------------------------------|---------------|--------------------|-------|---------|")
+    print(f"| batch 1, median per text           | {plain * 1e3:>10.3f} ms | {why * 1e3:>15.3f} ms | {why / plain:>4.1f}x | < 2 ms  |")
+    print(
+        f"| batch 256, per text                | {plain_b * 1e3:>10.3f} ms | {why_b * 1e3:>15.3f} ms | {why_b / plain_b:>4.1f}x |         |"
+    )
 
 
 if __name__ == "__main__":

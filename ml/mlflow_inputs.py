@@ -75,9 +75,10 @@ def array_dataset(array: np.ndarray, *, source, name: str):
     return mlflow.data.from_numpy(array, source=source, name=name)
 
 
-def log_data_and_vectors(mlflow, data_path: Path, frame: pd.DataFrame, vectors) -> None:
+def log_data_and_vectors(mlflow, data_path: Path, frame: pd.DataFrame, vectors, *, corrections: Path | None = None) -> None:
     """In the active run: the vectors' provenance (a JSON artifact and params), and the training data and the
-    vectors as the run's dataset inputs (contexts `training` and `embeddings`)."""
+    vectors as the run's dataset inputs (contexts `training` and `embeddings`), and the reviewers' corrections
+    data set mixed into the data, when there is one (context `corrections`, ml.corrections)."""
     provenance = vectors.provenance
     mlflow.log_dict(provenance, "glove/provenance.json")
     mlflow.log_params({f"glove_{k}": v for k, v in provenance.items() if k in ("dim", "coverage", "epochs", "sha256")})
@@ -88,3 +89,7 @@ def log_data_and_vectors(mlflow, data_path: Path, frame: pd.DataFrame, vectors) 
     else:
         name, source = "glove-trained-on-corpus", code_source("ml.glove.train_glove_on_corpus")
     mlflow.log_input(array_dataset(vectors.matrix, source=source, name=name), context="embeddings")
+    if corrections:
+        from ml.corrections import log_corrections_input  # it builds its dataset with this module's helpers
+
+        log_corrections_input(mlflow, corrections)

@@ -33,12 +33,16 @@ class ReferenceBaseline(nn.Module):
             nn.ReLU(),
             nn.Linear(32, 1),
         )
+        self.register_buffer("temperature", torch.ones(()))  # ml.calibration sets it after training
 
     def logits(self, token_ids: torch.Tensor) -> torch.Tensor:
         return self.head(self.embedding(token_ids)).squeeze(-1)
 
+    def scaled_logits(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.logits(token_ids) / self.temperature
+
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(token_ids))
+        return torch.sigmoid(self.scaled_logits(token_ids))
 
 
 class TextCNN(nn.Module):
@@ -67,6 +71,8 @@ class TextCNN(nn.Module):
         self.register_buffer("word_mask", word_mask)
         self.convs = nn.ModuleList(nn.Conv1d(dim, channels, k, padding=k // 2) for k in kernels)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels * len(kernels), 64), nn.ReLU(), nn.Linear(64, 1))
+        # Training fits the raw logits; ml.calibration then sets the temperature the probabilities are divided by.
+        self.register_buffer("temperature", torch.ones(()))
 
     def logits(self, token_ids: torch.Tensor) -> torch.Tensor:
         mask = (token_ids != 0).unsqueeze(1)  # [b, 1, s]
@@ -79,8 +85,11 @@ class TextCNN(nn.Module):
             pooled.append((h * mask).amax(dim=2))
         return self.head(torch.cat(pooled, dim=1)).squeeze(-1)
 
+    def scaled_logits(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.logits(token_ids) / self.temperature
+
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(token_ids))
+        return torch.sigmoid(self.scaled_logits(token_ids))
 
     def for_export(self) -> nn.Module:
         """The same function with each Conv1d as a (1, k) Conv2d: ONNX Runtime runs its 2-D convolutions
@@ -95,6 +104,7 @@ class _Conv2dTextCNN(nn.Module):
         self.embedding, self.head = source.embedding, source.head
         self.register_buffer("numeric", source.numeric)
         self.register_buffer("word_mask", source.word_mask)
+        self.register_buffer("temperature", source.temperature.clone())
         self.convs = nn.ModuleList()
         for conv in source.convs:
             k = conv.kernel_size[0]
@@ -103,12 +113,15 @@ class _Conv2dTextCNN(nn.Module):
             twin.bias.data = conv.bias.data.clone()
             self.convs.append(twin)
 
-    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+    def scaled_logits(self, token_ids: torch.Tensor) -> torch.Tensor:
         mask = (token_ids != 0).unsqueeze(1).unsqueeze(2)  # [b, 1, 1, s]
         words = self.embedding(token_ids) * self.word_mask[token_ids]
         x = torch.cat([words, self.numeric[token_ids]], dim=2).transpose(1, 2).unsqueeze(2)  # [b, d, 1, s]
         pooled = [(torch.relu(conv(x)) * mask).amax(dim=(2, 3)) for conv in self.convs]
-        return torch.sigmoid(self.head(torch.cat(pooled, dim=1)).squeeze(-1))
+        return self.head(torch.cat(pooled, dim=1)).squeeze(-1) / self.temperature
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.scaled_logits(token_ids))
 
 
 def build_model(model_type: str, *, embeddings: torch.Tensor, spec: TokenizerSpec) -> nn.Module:
@@ -130,6 +143,7 @@ def load_weights(model_type: str, path) -> nn.Module:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path} is not a state dict of tensors")
+    state.setdefault("temperature", torch.ones(()))  # weights saved before calibration existed: uncalibrated
     if model_type == "cnn":
         convs = [state[f"convs.{i}.weight"] for i in range(len(state)) if f"convs.{i}.weight" in state]
         kernels = tuple(int(w.shape[2]) for w in convs)

@@ -69,3 +69,26 @@ def plot_training_curves(train_loss: list[float], val_accuracy: list[float], pat
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def plot_reliability(labels: np.ndarray, before: np.ndarray, after: np.ndarray, path: str | Path, *, title: str = "Reliability") -> Path:
+    """Share of label 1 against the mean probability per bin, before and after calibration (ECE in the legend)."""
+    from ml.calibration import expected_calibration_error, reliability_curve
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=120)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    for name, probs, marker in (("uncalibrated", before, "o"), ("calibrated", after, "s")):
+        mean_p, share, _ = reliability_curve(labels, probs)
+        ece = expected_calibration_error(labels, probs)
+        ax.plot(mean_p, share, marker=marker, label=f"{name} (ECE {ece:.4f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted P(non-compliant)")
+    ax.set_ylabel("share non-compliant")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.bundle import INPUT_NAME, OUTPUT_NAME, BundleError, ModelCard, check_bundle, read_card_file, read_json, read_tokenizer
+from ml.bundle import INPUT_NAME, LOGIT_NAME, OUTPUT_NAME, BundleError, ModelCard, check_bundle, read_card_file, read_json, read_tokenizer
+from ml.evidence import TOP_WORDS, Evidence, explain_texts
 from ml.text import TokenizerSpec, encode_batch
 
 
@@ -28,6 +29,7 @@ class Prediction:
     probability: float
     label: int
     label_name: str
+    evidence: tuple[Evidence, ...] = ()  # the decisive words (predict(..., evidence=True)), strongest first
 
 
 class Predictor:
@@ -41,6 +43,8 @@ class Predictor:
         # Models without a fixed input length (masked pooling) give the same result on ids cut after the
         # longest text of a batch, and run much faster on them.
         self.variable_length = card.variable_length
+        # Bundles exported since calibration also give the calibrated logit; older ones: read off the probability.
+        self.has_logit = hasattr(session, "get_outputs") and LOGIT_NAME in [o.name for o in session.get_outputs()]
 
     @classmethod
     def from_bundle(cls, path: str | Path, *, threads: int = 1) -> Predictor:
@@ -89,6 +93,14 @@ class Predictor:
         (probs,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: self.trim(token_ids)})
         return np.asarray(probs, dtype=np.float32).reshape(-1)
 
+    def logits_ids(self, token_ids: np.ndarray) -> np.ndarray:
+        """The calibrated log-odds of each row (float64): the model's logit output, or the probability's log-odds."""
+        if self.has_logit:
+            (logits,) = self.session.run([LOGIT_NAME], {INPUT_NAME: self.trim(token_ids)})
+            return np.asarray(logits, dtype=np.float64).reshape(-1)
+        probs = np.clip(self.predict_ids(token_ids).astype(np.float64), 1e-7, 1 - 1e-7)
+        return np.log(probs) - np.log1p(-probs)
+
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a sequence of texts, not one string")
@@ -104,7 +116,14 @@ class Predictor:
             out[rows] = self.predict_ids(np.ascontiguousarray(ids[rows]))
         return out
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+    def explain(self, texts: Sequence[str], *, top: int = TOP_WORDS) -> list[list[Evidence]]:
+        """Each text's decisive words by occlusion (ml.evidence): one ONNX Runtime call per batch of texts."""
+        if isinstance(texts, str):
+            raise TypeError("explain takes a sequence of texts, not one string")
+        return explain_texts(texts, self.spec, self.logits_ids, threshold=self.threshold, to_longest=self.variable_length, top=top)
+
+    def predict(self, texts: Sequence[str], *, evidence: bool = False) -> list[Prediction]:
         probs = self.predict_proba(texts)
         labels = (probs >= self.threshold).astype(int)
-        return [Prediction(float(p), int(y), self.label_names[int(y)]) for p, y in zip(probs, labels, strict=True)]
+        why = self.explain(texts) if evidence else [()] * len(probs)
+        return [Prediction(float(p), int(y), self.label_names[int(y)], tuple(e)) for p, y, e in zip(probs, labels, why, strict=True)]

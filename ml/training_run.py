@@ -19,13 +19,8 @@ from ml import bundle as bundle_files
 from ml import distributed
 from ml import mlflow_inputs as inputs
 from ml import training_steps as steps
-from ml.corrections import data_sources, log_corrections_input
-from ml.mlflow_setup import (
-    ensure_experiment,
-    git_commit,
-    quiet_mlflow_environment,
-    use_tracking,
-)
+from ml.corrections import data_sources
+from ml.mlflow_setup import ensure_experiment, git_commit, quiet_mlflow_environment, use_tracking
 
 DEFAULT_EPOCHS = {"cnn": 3, "baseline": 8}
 
@@ -138,18 +133,19 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
             mlflow.log_params({"world_size": context.world_size, "distributed_backend": context.backend})
             mlflow.set_tags({"world_size": str(context.world_size), "distributed_backend": context.backend})
             distributed.share(vectors, context)
-        inputs.log_data_and_vectors(mlflow, Path(config.data), data.frame, vectors)
-        if config.corrections:
-            log_corrections_input(mlflow, config.corrections)
-        model, history = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
+        inputs.log_data_and_vectors(mlflow, Path(config.data), data.frame, vectors, corrections=config.corrections)
+        model, history, calibration = _fit_logged(mlflow, config, data, vectors, device=device, context=context)
         evaluation = steps.evaluate_model(model, data, holdout_rows=config.holdout_rows, seed=config.seed + 1000)
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             parity_ids = steps.parity_ids(data, config.parity_rows)
             parity = export_and_verify(model, tmp / bundle_files.MODEL_FILE, parity_ids, max_length=data.spec.max_length)
-            metrics = {**evaluation.metrics, "onnx_parity_max_abs_diff": parity, "train_seconds": time.perf_counter() - started}
+            metrics = {**evaluation.metrics, **calibration.metrics, "onnx_parity_max_abs_diff": parity}
+            metrics["train_seconds"] = time.perf_counter() - started
             mlflow.log_metrics(metrics)
-            for path in steps.write_evaluation_files(tmp, model_type=config.model_type, data=data, evaluation=evaluation, history=history):
+            for path in steps.write_evaluation_files(
+                tmp, model_type=config.model_type, data=data, evaluation=evaluation, history=history, calibration=calibration
+            ):
                 mlflow.log_artifact(str(path), artifact_path="evaluation")
             reference = steps.reference_sample(model, data, rows=config.reference_rows, seed=config.seed)
             card = _model_card(
@@ -242,7 +238,10 @@ def _fit_config(config: TrainConfig, *, progress: bool):
 
 def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, *, device, context=None):
     """steps.fit_model with each epoch's metrics logged to the run and printed, and the batch metrics every
-    config.log_every batches (step: batches since the start), across ranks under torchrun."""
+    config.log_every batches (step: batches since the start), across ranks under torchrun; then the temperature
+    fitted on the validation split (ml.calibration; set on the model, so the ONNX export carries it).
+    Returns (model, history, calibration)."""
+    from ml.calibration import calibrate
     from ml.step_metrics import StepMetrics
 
     epochs = config.resolved_epochs
@@ -259,11 +258,11 @@ def _fit_logged(mlflow, config: TrainConfig, data: steps.TrainingData, vectors, 
 
         fit = partial(distributed.fit_distributed, context=context)
     fit_config = _fit_config(config, progress=config.progress)
-    fitted = steps.fit_model(
+    model, history = steps.fit_model(
         config.model_type, data, vectors, fit_config=fit_config, device=device, on_epoch=on_epoch, on_batch=batches.record, fit=fit
     )
     batches.flush()
-    return fitted
+    return model, history, calibrate(model, data.val_ids, data.y_val)
 
 
 def _model_card(
@@ -275,6 +274,7 @@ def _model_card(
         experiment_id=experiment_id,
         model_type=config.model_type,
         variable_length=config.model_type == "cnn",
+        temperature=round(float(metrics["calibration_temperature"]), 6),
         metrics={k: round(float(v), 6) for k, v in metrics.items()},
         data_digest=data.digest,
         data_rows=len(data.frame),

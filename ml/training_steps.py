@@ -16,7 +16,14 @@ import pandas as pd
 from ml.data import data_digest, held_out_sets, load_csv, split
 from ml.text import TokenizerSpec, build_spec, encode_batch
 
-EVALUATION_FILES = ("confusion_matrix.png", "roc_curve.png", "training_curves.png", "classification_report.txt", "slices.json")
+EVALUATION_FILES = (
+    "confusion_matrix.png",
+    "roc_curve.png",
+    "training_curves.png",
+    "reliability.png",
+    "classification_report.txt",
+    "slices.json",
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ def evaluate_model(model, data: TrainingData, *, holdout_rows: int, seed: int) -
     """Test-set metrics and the accuracy on each held-out set (unseen shapes, unseen years, years out of range)."""
     import torch
 
+    from ml.calibration import expected_calibration_error
     from ml.evaluate import classification_metrics
     from ml.training_loop import predict_proba
 
@@ -110,6 +118,7 @@ def evaluate_model(model, data: TrainingData, *, holdout_rows: int, seed: int) -
     test_probs = predict_proba(model, data.test_ids, device=cpu)
     test_metrics = classification_metrics(data.y_test, test_probs)
     metrics = {f"test_{k}": v for k, v in test_metrics.items() if k not in ("confusion_matrix", "rows")}
+    metrics["test_ece"] = expected_calibration_error(data.y_test, test_probs)
     sets = {"test": (data.test, test_probs)}
     for name, held in held_out_sets(holdout_rows, seed=seed).items():
         probs = predict_proba(model, encode_batch(held["text"].tolist(), data.spec), device=cpu)
@@ -125,14 +134,19 @@ def parity_ids(data: TrainingData, rows: int) -> np.ndarray:
     return np.vstack([data.test_ids, data.train_ids])[:rows]
 
 
-def write_evaluation_files(folder: Path, *, model_type: str, data: TrainingData, evaluation: Evaluation, history) -> list[Path]:
-    """Plots, the classification report and the per-slice accuracies (EVALUATION_FILES) in `folder`."""
+def write_evaluation_files(
+    folder: Path, *, model_type: str, data: TrainingData, evaluation: Evaluation, history, calibration
+) -> list[Path]:
+    """Plots (the reliability diagram from the validation split's calibration), the classification report and the
+    per-slice accuracies (EVALUATION_FILES) in `folder`."""
     from ml.evaluate import classification_report_text, slice_accuracy
-    from ml.plots import plot_confusion_matrix, plot_roc, plot_training_curves
+    from ml.plots import plot_confusion_matrix, plot_reliability, plot_roc, plot_training_curves
 
     plot_confusion_matrix(evaluation.test["confusion_matrix"], folder / "confusion_matrix.png", title=f"{model_type}: test set")
     plot_roc(data.y_test, evaluation.test_probs, folder / "roc_curve.png", title=f"{model_type}: test ROC")
     plot_training_curves(history.train_loss, history.val_accuracy, folder / "training_curves.png")
+    before, after = calibration.probabilities(calibrated=False), calibration.probabilities()
+    plot_reliability(calibration.val_labels, before, after, folder / "reliability.png", title=f"{model_type}: validation reliability")
     (folder / "classification_report.txt").write_text(classification_report_text(data.y_test.astype(int), evaluation.test_probs))
     slices = {name: slice_accuracy(df, probs) for name, (df, probs) in evaluation.sets.items()}
     (folder / "slices.json").write_text(json.dumps(slices, indent=1))

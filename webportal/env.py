@@ -40,6 +40,22 @@ def _int(environ: dict, name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _band(environ: dict, name: str, default: tuple[float, float]) -> tuple[float, float]:
+    """A probability range written `low..high` (0 <= low <= high <= 1); empty: the default; `off`: no band."""
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "off":
+        return (1.0, 0.0)  # an empty range: nothing needs review
+    try:
+        low, high = (float(part) for part in raw.split(".."))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be written low..high (e.g. 0.2..0.8) or off, not {raw!r}") from exc
+    if not 0.0 <= low <= high <= 1.0:
+        raise ImproperlyConfigured(f"{name} needs 0 <= low <= high <= 1, not {raw!r}")
+    return (low, high)
+
+
 def _list(environ: dict, name: str, default: list[str]) -> list[str]:
     raw = environ.get(name)
     if raw is None:
@@ -79,6 +95,7 @@ class Env:
     cache_url: str
     var_dir: Path
     environment: str
+    review_band: tuple[float, float]
 
 
 def load(environ: dict | None = None) -> Env:
@@ -127,4 +144,5 @@ def load(environ: dict | None = None) -> Env:
         cache_url=environ.get("CACHE_URL", "").strip(),
         var_dir=var,
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),
+        review_band=_band(environ, "PORTAL_REVIEW_BAND", (0.2, 0.8)),
     )

@@ -2,6 +2,7 @@
 
 Layout (docs/contracts.md, "Inference bundle"; `layout` holds the names, `read` and `write` the files):
     model.onnx        single-file ONNX model: token_ids int64 [batch, seq] -> probability float32 [batch]
+                      (and, since calibration, logit float32 [batch]: the calibrated log-odds; optional)
     tokenizer.json    the TokenizerSpec used in training
     labels.json       label ids -> names, and the decision threshold
     model_card.json   the ModelCard below
@@ -17,6 +18,7 @@ Model card fields (`ModelCard` in `card`; contract version 1; a test holds this 
     model_type         str: cnn or baseline
     variable_length    bool: probabilities are unchanged on ids cut after a batch's longest text (the CNN's masked
                        pooling), so serving cuts padding; false or absent: the portal checks this at load
+    temperature        float: the calibration temperature folded into model.onnx (informational; absent: 1.0)
     metrics            object: the run's final metrics (test_accuracy, holdout slices, onnx_parity_max_abs_diff, ...)
     data_digest        str: sha256 over the training data's text and label
     data_rows          int: rows in the training data
@@ -35,6 +37,7 @@ from ml.bundle.layout import (
     DEFAULT_LABELS,
     INPUT_NAME,
     LABELS_FILE,
+    LOGIT_NAME,
     MODEL_FILE,
     OPTIONAL_FILES,
     OUTPUT_NAME,
@@ -57,6 +60,7 @@ __all__ = [
     "DEFAULT_LABELS",
     "INPUT_NAME",
     "LABELS_FILE",
+    "LOGIT_NAME",
     "MODEL_FILE",
     "OPTIONAL_FILES",
     "OUTPUT_NAME",

@@ -31,6 +31,7 @@ class ModelCard:
     experiment_id: str | None = None
     model_type: str | None = None
     variable_length: bool = False
+    temperature: float = 1.0
     metrics: dict[str, float] = field(default_factory=dict)
     data_digest: str | None = None
     data_rows: int | None = None
@@ -63,6 +64,7 @@ class ModelCard:
         values |= {name: _integer(data, name) for name in _INT_FIELDS}
         values |= {name: _object(data, name) for name in _OBJECT_FIELDS}
         values["variable_length"] = _flag(data, "variable_length")
+        values["temperature"] = _temperature(data)
         _check_metrics(values["metrics"])
         return cls(**values)
 
@@ -125,6 +127,15 @@ def _flag(data: dict, name: str) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
     raise _wrong_type(name, "true or false", value)
+
+
+def _temperature(data: dict) -> float:
+    value = data.get("temperature")
+    if value is None:
+        return 1.0  # cards written before calibration: the model's probabilities are its own
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise _wrong_type("temperature", "a positive number", value)
+    return float(value)
 
 
 def _check_metrics(metrics: dict) -> None:

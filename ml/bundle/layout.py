@@ -17,6 +17,7 @@ OPTIONAL_FILES = (SEGMENTS_FILE,)  # in the checksum when present, so a changed 
 
 INPUT_NAME = "token_ids"
 OUTPUT_NAME = "probability"
+LOGIT_NAME = "logit"  # optional second output (bundles since calibration): the calibrated logit
 DEFAULT_LABELS = {"names": {"0": "compliant", "1": "non-compliant"}, "threshold": 0.5}
 
 

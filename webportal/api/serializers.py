@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from webportal.portal.models import Component, Feedback, Prediction
-from webportal.portal.services import Classification, TextError, text_check
+from webportal.portal.services import Classification, TextError, needs_review, text_check
 
 
 class StrictTextField(serializers.CharField):
@@ -87,6 +88,27 @@ class PredictionOut(serializers.ModelSerializer):
         ]
 
 
+class EvidenceOut(serializers.Serializer):
+    """One decisive word of a classification (ml.evidence): occluding it lowers the predicted label's log-odds by weight."""
+
+    word = serializers.CharField(help_text="The word as written in the text.")
+    start = serializers.IntegerField(help_text="Its first character's offset in the text.")
+    end = serializers.IntegerField(help_text="The offset just after its last character.")
+    weight = serializers.FloatField(help_text="How much the predicted label's log-odds fall when the word is occluded.")
+
+
+class ClassificationOut(PredictionOut):
+    """What POST /api/v1/classify answers per text: the logged prediction, its evidence and whether it needs review."""
+
+    evidence = EvidenceOut(many=True, help_text="The words that decided the label, strongest first (at most 3).")
+    needs_review = serializers.BooleanField(
+        help_text="The probability lies in the review band (PORTAL_REVIEW_BAND, default 0.2..0.8): queued for reviewers."
+    )
+
+    class Meta(PredictionOut.Meta):
+        fields = [*PredictionOut.Meta.fields, "evidence", "needs_review"]
+
+
 def iso_datetime(value) -> str:
     """serializers.DateTimeField's representation (current time zone, ISO 8601, 'Z' for UTC), without a field."""
     text = timezone.localtime(value).isoformat()
@@ -94,7 +116,7 @@ def iso_datetime(value) -> str:
 
 
 def prediction_json(p: Classification, created_at: str | None = None) -> dict:
-    """PredictionOut's representation without a serializer per request (same keys, same types). created_at:
+    """ClassificationOut's representation without a serializer per request (same keys, same types). created_at:
     the ISO text of p.created_at when already made (one call classifies its texts at one instant)."""
     return {
         "prediction_id": p.id,
@@ -107,6 +129,8 @@ def prediction_json(p: Classification, created_at: str | None = None) -> dict:
         "latency_ms": p.latency_ms,
         "source": p.source,
         "created_at": created_at or iso_datetime(p.created_at),
+        "evidence": p.evidence,
+        "needs_review": p.needs_review,
     }
 
 
@@ -117,10 +141,32 @@ class ComponentIn(NoExtraFields, serializers.Serializer):
 class ComponentOut(serializers.ModelSerializer):
     label_name = serializers.CharField(read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    evidence = serializers.SerializerMethodField(help_text="The words that decided the current label, strongest first.")
+    needs_review = serializers.SerializerMethodField(help_text="The probability lies in the review band (PORTAL_REVIEW_BAND).")
 
     class Meta:
         model = Component
-        fields = ["id", "text", "label", "label_name", "probability", "model_version", "status", "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "text",
+            "label",
+            "label_name",
+            "probability",
+            "evidence",
+            "needs_review",
+            "model_version",
+            "status",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(EvidenceOut(many=True))
+    def get_evidence(self, obj) -> list[dict]:
+        return obj.evidence_list()
+
+    def get_needs_review(self, obj) -> bool:
+        return obj.probability is not None and needs_review(obj.probability)
 
 
 class FeedbackOut(serializers.ModelSerializer):

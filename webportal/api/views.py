@@ -95,10 +95,10 @@ class ClassifyView(APIView):
         """The body for valid texts, shared by the fast path and DRF's (which turns the errors into 503s)."""
         predictions = services.texts_classify(texts=texts, user=user, source=Prediction.Source.API, checked=True)
         stamp = s.iso_datetime(predictions[0].created_at) if predictions else None  # one instant for the whole call
-        out = [s.prediction_json(p, stamp) for p in predictions]  # hand-built: the hot path (see s.PredictionOut for the schema)
+        out = [s.prediction_json(p, stamp) for p in predictions]  # hand-built: the hot path (see s.ClassificationOut for the schema)
         return out[0] if single else {"results": out}
 
-    @extend_schema(request=s.ClassifyRequest, responses={200: s.PredictionOut}, summary="Classify one or many descriptions")
+    @extend_schema(request=s.ClassifyRequest, responses={200: s.ClassificationOut}, summary="Classify one or many descriptions")
     def post(self, request):
         body = s.ClassifyRequest(data=_object_body(request))
         body.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ prediction-log row behind (the rows are written in one transaction, the predicti
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from pathlib import Path
@@ -80,6 +81,7 @@ def document_store(*, result: DocumentScan, data: bytes, user, read_ms: float = 
         created_by=owner,
     )
     found = result.components
+    why = _evidence(result, [f.segment.text for f in found])
     components = Component.objects.bulk_create(
         [
             Component(
@@ -87,12 +89,14 @@ def document_store(*, result: DocumentScan, data: bytes, user, read_ms: float = 
                 label=f.label,
                 probability=f.probability,
                 model_version=result.model_version,
+                evidence=json.dumps(evidence),
                 status=Component.Status.CLASSIFIED,
                 created_by=owner,
             )
-            for f in found
+            for f, evidence in zip(found, why, strict=True)
         ]
     )
+    services.queue_uncertain(components)
     by_index = {f.segment.index: c for f, c in zip(found, components, strict=True)}
     DocumentSegment.objects.bulk_create([_segment_row(document, f, by_index.get(f.segment.index)) for f in result.findings])
     latency = result.classify_seconds * 1000.0 / max(1, len(found))
@@ -114,6 +118,14 @@ def document_store(*, result: DocumentScan, data: bytes, user, read_ms: float = 
         ]
     )
     return document
+
+
+def _evidence(result: DocumentScan, texts: list[str]) -> list[list[dict]]:
+    """The decisive words of each component found (ml.evidence), from the model that scanned the document."""
+    served = services.model_current()
+    if served is None or served.version != result.model_version or not texts:
+        return [[] for _ in texts]
+    return served.explain(texts)
 
 
 def _segment_row(document: Document, finding, component: Component | None) -> DocumentSegment:

@@ -25,6 +25,8 @@ class Component(models.Model):
     label = models.SmallIntegerField(null=True, blank=True, choices=Label.choices)
     probability = models.FloatField(null=True, blank=True)
     model_version = models.CharField(max_length=64, blank=True, default="")
+    # The decisive words of the current label (ml.evidence, JSON: [{"word", "start", "end", "weight"}]).
+    evidence = models.TextField(blank=True, default="[]", db_default="[]")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -45,6 +47,13 @@ class Component(models.Model):
     @property
     def label_name(self) -> str:
         return "" if self.label is None else Label(self.label).label
+
+    def evidence_list(self) -> list[dict]:
+        try:
+            data = json.loads(self.evidence or "[]")
+        except (TypeError, ValueError):
+            return []
+        return data if isinstance(data, list) else []
 
 
 class Prediction(models.Model):

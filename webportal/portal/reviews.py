@@ -2,13 +2,16 @@
 
 A component's review state, from its latest review: `unreviewed` (none), `reviewed` (the reviewer confirmed the
 model's label) or `disputed` (the reviewer chose the other label). The queue holds open review requests: a
-technician asked ("ask for review"), or the model was uncertain (`request_review(reason=UNCERTAIN)`, for callers
-that flag uncertain classifications). The next review of the component closes its open requests.
+technician asked ("ask for review"), or the model was uncertain: a classification whose probability lies in the review
+band (settings.REVIEW_BAND, PORTAL_REVIEW_BAND) is queued by webportal.portal.services (`request_review(reason=UNCERTAIN)`).
+The queue shows the most uncertain first (probability closest to the threshold, 0.5); the next review of the component
+closes its open requests.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Abs
 from django.utils import timezone
 
 from webportal.portal.models import Component, Feedback, ReviewRequest
@@ -70,9 +73,12 @@ def close_requests(*, component: Component, feedback: Feedback) -> int:
 
 
 def review_queue(*, limit: int = 200) -> list[ReviewRequest]:
-    """Open requests, oldest first, with what a reviewer needs to decide."""
+    """Open requests, most uncertain first (|P(non-compliant) - 0.5| smallest; pending components, without a
+    probability, last), then oldest first, with what a reviewer needs to decide. Each carries `uncertainty`
+    (that distance, None for pending components)."""
     qs = ReviewRequest.objects.filter(resolved_at__isnull=True).select_related("component", "requested_by")
-    return list(qs.order_by("created_at", "id")[:limit])
+    qs = qs.annotate(uncertainty=Abs(F("component__probability") - Value(0.5)))
+    return list(qs.order_by(F("uncertainty").asc(nulls_last=True), "created_at", "id")[:limit])
 
 
 def recently_resolved(*, limit: int = 20) -> list[ReviewRequest]:

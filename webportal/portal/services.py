@@ -5,6 +5,7 @@ Views (HTML and API) call these and nothing else writes the portal's tables.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -78,16 +79,18 @@ def portal_startup() -> None:
 class Scored:
     probabilities: np.ndarray
     labels: np.ndarray
-    latency_ms: float  # per text
+    latency_ms: float  # per text, the evidence included
     model: serving.ServedModel
+    evidence: list[list[dict]]  # per text: its decisive words (ml.evidence), strongest first
 
 
 def score_texts(served: serving.ServedModel, texts: Sequence[str]) -> Scored:
     started = time.perf_counter()
     probs = served.predict_proba(list(texts))
+    evidence = served.explain(list(texts))
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     labels = (probs >= served.predictor.threshold).astype(int)
-    return Scored(probs, labels, elapsed_ms / max(1, len(texts)), served)
+    return Scored(probs, labels, elapsed_ms / max(1, len(texts)), served, evidence)
 
 
 def _predictions(scored: Scored, texts: Sequence[str], *, user, source: str, components: Sequence[Component | None]) -> list[Prediction]:
@@ -125,13 +128,24 @@ class Classification:
     latency_ms: float
     source: str
     created_at: datetime
+    evidence: list[dict]  # the decisive words (ml.evidence)
 
     @property
     def label_name(self) -> str:
         return LABEL_NAMES[self.label]
 
+    @property
+    def needs_review(self) -> bool:
+        return needs_review(self.probability)
+
 
 LABEL_NAMES = dict(Label.choices)
+
+
+def needs_review(probability: float) -> bool:
+    """The probability lies in the uncertainty band (settings.REVIEW_BAND, PORTAL_REVIEW_BAND)."""
+    low, high = settings.REVIEW_BAND
+    return low <= probability <= high
 
 
 def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.Source.API, checked: bool = False) -> list[Classification]:
@@ -154,8 +168,8 @@ def texts_classify(*, texts: Sequence[str], user=None, source: str = Prediction.
     ]
     ids = get_log().write(rows)
     return [
-        Classification(pk, text, p, y, served.name, served.version, scored.latency_ms, source, now)
-        for pk, text, p, y in zip(ids, texts, probabilities, labels, strict=True)
+        Classification(pk, text, p, y, served.name, served.version, scored.latency_ms, source, now, why)
+        for pk, text, p, y, why in zip(ids, texts, probabilities, labels, scored.evidence, strict=True)
     ]
 
 
@@ -163,7 +177,18 @@ def _apply(component: Component, scored: Scored, i: int) -> None:
     component.label = int(scored.labels[i])
     component.probability = float(scored.probabilities[i])
     component.model_version = scored.model.version
+    component.evidence = json.dumps(scored.evidence[i])
     component.status = Component.Status.CLASSIFIED
+
+
+def queue_uncertain(components: Sequence[Component]) -> None:
+    """Classifications in the review band (settings.REVIEW_BAND) go to the reviewers' queue (reason: uncertain)."""
+    from webportal.portal.models import ReviewRequest
+    from webportal.portal.reviews import request_review
+
+    for component in components:
+        if component.probability is not None and needs_review(component.probability):
+            request_review(component=component, reason=ReviewRequest.Reason.UNCERTAIN)
 
 
 @transaction.atomic
@@ -178,6 +203,7 @@ def component_create(*, text: str, user=None, source: str = Prediction.Source.FO
     component.save()
     if scored:
         Prediction.objects.bulk_create(_predictions(scored, [text], user=user, source=source, components=[component]))
+        queue_uncertain([component])
     return component
 
 
@@ -196,10 +222,12 @@ def component_update_text(*, component: Component, text: str, user=None, source:
     else:
         component.label = component.probability = None
         component.model_version = ""
+        component.evidence = "[]"
         component.status = Component.Status.PENDING
     component.save()
     if scored:
         Prediction.objects.bulk_create(_predictions(scored, [text], user=user, source=source, components=[component]))
+        queue_uncertain([component])
     return component
 
 
@@ -226,10 +254,12 @@ def component_classify_pending(*, batch_size: int = 1000) -> int:
                     label=int(scored.labels[i]),
                     probability=float(scored.probabilities[i]),
                     model_version=served.version,
+                    evidence=json.dumps(scored.evidence[i]),
                     status=Component.Status.CLASSIFIED,
                     updated_at=timezone.now(),
                 )
                 if updated:
+                    component.probability = float(scored.probabilities[i])
                     claimed.append(component)
             index = {c.pk: i for i, c in enumerate(batch)}
             rows = [
@@ -247,6 +277,7 @@ def component_classify_pending(*, batch_size: int = 1000) -> int:
                 for c in claimed
             ]
             Prediction.objects.bulk_create(rows)
+            queue_uncertain(claimed)
         done += len(claimed)
 
 

@@ -45,6 +45,10 @@ class ServedModel:
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
         return self.predictor.predict_proba(texts, batch_size=batch_size)
 
+    def explain(self, texts: Sequence[str]) -> list[list[dict]]:
+        """Each text's decisive words (ml.evidence), as JSON-ready dicts, strongest first."""
+        return [[e.to_dict() for e in words] for words in self.predictor.explain(texts)]
+
 
 def _trimming_is_exact(predictor: Predictor, path: Path) -> bool:
     """For bundles not marked variable-length: True when cutting each text's trailing padding leaves every

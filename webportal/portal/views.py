@@ -93,6 +93,7 @@ def component_detail(request, pk: int):
         {
             "component": component,
             "review_state": review_state(component),
+            "needs_review": component.probability is not None and services.needs_review(component.probability),
             "history": selectors.component_history(component=component),
             "edit_form": DescriptionForm(initial={"text": component.text}),
             "feedback_form": FeedbackForm(),

@@ -186,6 +186,7 @@ PREDICTION_LOG_MAX_PENDING = ENV.prediction_log_max_pending
 PREDICTION_LOG_SPOOL_DIR = str(ENV.var_dir / "spool") if ENV.prediction_log_spool else ""  # survives a SIGKILL: spool.py
 PORTAL_ENVIRONMENT = ENV.environment  # e.g. staging / production, shown in the footer and /healthz
 DEMO_PASSWORD = ENV.demo_password
+REVIEW_BAND = ENV.review_band  # P(non-compliant) in [low, high]: the classification "needs review" (reviews.py)
 BENCH_NOOP = ENV.bench_noop  # exposes /bench/noop and /bench/echo, the benchmark's baseline views (never in production)
 
 # Limits (documented in docs/portal.md).

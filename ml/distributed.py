@@ -9,6 +9,7 @@ nothing here is used and training runs in one process as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -62,6 +63,10 @@ def stop() -> None:
     import torch.distributed as dist
 
     if dist.is_initialized():
+        # Leave together: a rank that tears gloo down while rank 0 still exports and logs can abort in gloo's
+        # destructor ("terminate called without an active exception"; seen once under load in CI).
+        with contextlib.suppress(Exception):
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -134,8 +134,8 @@ def resolve_bundle(*, uri: str, tracking_uri: str, cache_dir: Path, auth: tuple[
                 client.download_artifact(run_id=run_id, path=f"{BUNDLE_ARTIFACT_DIR}/{filename}", dest=tmp / filename)
             except ResolveError as exc:
                 (tmp / filename).unlink(missing_ok=True)
-                if "answered 404" not in str(exc):
-                    raise
+                if "answered" not in str(exc):  # unreachable: fail; any answer (404, or 500 from an S3 proxy): absent
+                    raise  # (a file that exists but failed to come is caught by the checksum check below)
         check_bundle(tmp)
         try:
             verify_bundle(client, tmp, model_name=name, model_version=mv, alias=alias)

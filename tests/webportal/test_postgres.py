@@ -24,7 +24,9 @@ CONTRACT = {
     "portal_monitoring_report": {
         "id", "kind", "status", "headline", "model_version", "window_start", "window_end", "rows", "summary", "html_report", "created_at",
     },
-    "portal_component": {"id", "text", "label", "probability", "model_version", "status", "created_by_id", "created_at", "updated_at", "evidence"},
+    "portal_component": {
+        "id", "text", "label", "probability", "model_version", "status", "created_by_id", "created_at", "updated_at", "evidence",
+    },
 }  # fmt: skip
 
 

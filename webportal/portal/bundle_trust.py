@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.names import LEDGER_EXPERIMENT
+from common.names import CHAMPION, LEDGER_EXPERIMENT
 from ml.bundle import bundle_checksum
 
 TAG_BUNDLE_CHECKSUM = "bundle_checksum"  # ml.registry.versions.TAG_BUNDLE_CHECKSUM (mlflow-free here)
@@ -53,7 +53,7 @@ def verify_bundle(rest, folder: Path, *, model_name: str, model_version: dict, a
     where = f"{model_name} v{version}"
     if tagged and tagged != actual:
         raise UntrustedBundle(f"refusing {where}: its bundle (sha256 {actual[:12]}) does not match its bundle_checksum tag ({tagged[:12]})")
-    if alias != "champion":
+    if alias != CHAMPION:
         return actual
     managed, recorded = ledger_checksum(rest, model_name, version)
     if managed and recorded is None:

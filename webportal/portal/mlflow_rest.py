@@ -24,7 +24,12 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class ResolveError(RuntimeError):
-    """The tracking server could not be reached or did not know the model; the message says which step."""
+    """The tracking server could not be reached or did not know the model; the message says which step.
+    `status` is the HTTP status the server answered with, None when it could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -54,31 +59,27 @@ class MlflowRest:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
 
-    def _get(self, path: str, params: dict, *, stream: bool = False) -> requests.Response:
-        url = f"{self.base}{path}"
+    def _request(self, method: str, path: str, *, what: str, stream: bool = False, **kwargs) -> requests.Response:
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout, stream=stream)
+            response = self.session.request(method, f"{self.base}{path}", timeout=self.timeout, stream=stream, **kwargs)
         except requests.RequestException as exc:
             raise ResolveError(f"tracking server {self.base} unreachable: {exc}") from exc
         if response.status_code != 200:
             detail = response.text[:300] if not stream else ""
-            raise ResolveError(f"GET {path} {params} answered {response.status_code}: {detail}")
+            raise ResolveError(f"{method} {what} answered {response.status_code}: {detail}", status=response.status_code)
         return response
 
+    def _get(self, path: str, params: dict, *, stream: bool = False) -> requests.Response:
+        return self._request("GET", path, what=f"{path} {params}", params=params, stream=stream)
+
     def _post(self, path: str, body: dict) -> requests.Response:
-        try:
-            response = self.session.post(f"{self.base}{path}", json=body, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise ResolveError(f"tracking server {self.base} unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise ResolveError(f"POST {path} answered {response.status_code}: {response.text[:300]}")
-        return response
+        return self._request("POST", path, what=path, json=body)
 
     def experiment_by_name(self, name: str) -> dict | None:
         try:
             return self._get("/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name}).json().get("experiment")
         except ResolveError as exc:
-            if "answered 404" in str(exc):
+            if exc.status == 404:
                 return None
             raise
 
@@ -134,7 +135,7 @@ def resolve_bundle(*, uri: str, tracking_uri: str, cache_dir: Path, auth: tuple[
                 client.download_artifact(run_id=run_id, path=f"{BUNDLE_ARTIFACT_DIR}/{filename}", dest=tmp / filename)
             except ResolveError as exc:
                 (tmp / filename).unlink(missing_ok=True)
-                if "answered" not in str(exc):  # unreachable: fail; any answer (404, or 500 from an S3 proxy): absent
+                if exc.status is None:  # unreachable: fail; any answer (404, or 500 from an S3 proxy): absent
                     raise  # (a file that exists but failed to come is caught by the checksum check below)
         check_bundle(tmp)
         try:

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ from ml.corrections import mix_training_data, prepare_corrections, read_correcti
 from ml.data import DataError
 from ml.data.portal_export import ExportError, export_reviewed_labels
 from ml.registry.corrections_slice import CorrectionsSlice, corrections_check
+from tests.pg_scratch import scratch_database
 
 REVIEWS = [  # component text, the model's label, reviewed label, reviewed at
     ("Made of seel in 2025, good condition", 1, 0, "2026-01-02 10:00:00"),
@@ -120,22 +120,13 @@ def test_a_database_that_is_down_or_missing_is_a_clear_error(tmp_path):
 
 def test_the_export_reads_a_postgresql_portal_in_a_read_only_session():
     psycopg = pytest.importorskip("psycopg")
-    name = f"corrections_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    try:
+    with scratch_database("corrections_test") as url:
+        name = url.rsplit("/", 1)[1]
         _migrate(url)
         with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}") as conn:
             _insert(conn.execute, "%s")
         frame = export_reviewed_labels(url)
         assert list(frame["feedback_id"]) == [5, 1, 2, 3, 4] and frame["reviewed_at"].iloc[-1].startswith("2026-01-05T09:30:00")
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_the_gate_slice_blocks_only_a_challenger_no_better_than_the_champion():

@@ -4,28 +4,21 @@ user made on one is unknown to the next request a load balancer sends elsewhere.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from common.processes import free_port
 from mlruns_server import start_server
 from tests.mlruns_server.test_auth import ADMIN, AUTH_ENV, call
 from tests.mlruns_server.test_server import assert_one_line_error, run_cli
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.pg_scratch import scratch_database
 
 
 @pytest.fixture
 def auth_database():
-    name = f"cc_auth_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("cc_auth") as url:
+        yield url
 
 
 def test_two_replicas_share_one_user_database(auth_database, tmp_path: Path, monkeypatch):

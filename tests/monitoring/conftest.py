@@ -6,7 +6,6 @@ tables are built by portal_db.py without Django; the windows are generated rows 
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 
 from ml.data import YearSpec, generate
 from ml.data.specs import training_frame
+from tests.pg_scratch import scratch_database
 
 from .portal_db import create_portal_db
 
@@ -93,20 +93,9 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def postgres_url():
     """A throwaway database on the local PostgreSQL server (trust auth), dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"monitoring_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    create_portal_db(url).dispose()
-    try:
+    with scratch_database("monitoring_test") as url:
+        create_portal_db(url).dispose()
         yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(autouse=True)

@@ -62,7 +62,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if config.target == "local":
             staging, production = config.environments()
             lines = next_commands(
-                production_url=production.url, staging_url=staging.url, mlflow_url=config.resolved_tracking_uri, password=password
+                production_url=production.url,
+                staging_url=staging.url,
+                mlflow_url=mlflow_ui_url(config.resolved_tracking_uri),
+                password=password,
             )
             print("\n".join(lines))
     line = result.verdict_line

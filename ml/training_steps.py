@@ -56,11 +56,23 @@ def load_training_data(path: Path, *, seed: int, max_length: int) -> TrainingDat
     """Load the CSV, split it, fit the tokenizer on the training part and encode every part."""
     frame = load_csv(path)
     digest = data_digest(frame)
-    train_df, val_df, test_df = split(frame, seed=seed)
+    train_df, val_df, test_df = split_keeping_corrections_in_training(frame, seed=seed)
     spec = build_spec(train_df["text"], max_length=max_length)
     train_ids, val_ids, test_ids = (encode_batch(d["text"].tolist(), spec) for d in (train_df, val_df, test_df))
     y_train, y_val, y_test = (d["label"].to_numpy().astype(np.float32) for d in (train_df, val_df, test_df))
     return TrainingData(frame, digest, train_df, val_df, test_df, spec, train_ids, val_ids, test_ids, y_train, y_val, y_test)
+
+
+def split_keeping_corrections_in_training(frame: pd.DataFrame, *, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Split the generated (or user) rows; reviewers' corrections (ml.corrections, repeated `weight` times) all go to
+    training: a copy in the validation or test split would score the model on a text it trained on."""
+    from ml.corrections import CONTEXT, SOURCE_COLUMN
+
+    if SOURCE_COLUMN not in frame.columns:
+        return split(frame, seed=seed)
+    corrections = frame[SOURCE_COLUMN] == CONTEXT
+    train_df, val_df, test_df = split(frame[~corrections], seed=seed)
+    return pd.concat([train_df, frame[corrections]], ignore_index=True), val_df, test_df
 
 
 def embeddings(data: TrainingData, *, glove: Path | None, dim: int, epochs: int, seed: int, device: str):

@@ -90,6 +90,8 @@ def stack(tmp_path_factory) -> Stack:
         output = run.stdout + run.stderr
         assert run.returncode == 0, output[-6000:]
         assert "next, per role:" in output and run.stdout.strip().splitlines()[-1] == "pipeline succeeded; production serves v1"
+        scientist = next(line for line in run.stdout.splitlines() if line.strip().startswith("data scientist:"))
+        assert f"127.0.0.1:{ports['mlflow']}/#/experiments?workflowType=machine_learning" in scientist, scientist  # classic ML view
         yield started
     finally:
         _stop(var)

@@ -87,6 +87,20 @@ def test_the_mix_repeats_each_correction_by_its_weight():
         mix_training_data(generated, corrections, weight=0)
 
 
+def test_every_copy_of_a_correction_trains_and_none_is_validated_or_tested():
+    from ml.training_steps import split_keeping_corrections_in_training
+
+    generated = pd.DataFrame({"text": [f"steel part {i}" for i in range(200)], "label": [i % 2 for i in range(200)]})
+    corrections = pd.DataFrame({"text": [f"seel bracket {i}" for i in range(20)], "label": [0] * 20, "reviewed_at": ["x"] * 20})
+    mixed = mix_training_data(generated, corrections, weight=3)
+    train, val, test = split_keeping_corrections_in_training(mixed, seed=7)
+    assert (train["source"] == "corrections").sum() == 60 and len(train) + len(val) + len(test) == 260
+    assert not val["text"].str.startswith("seel").any() and not test["text"].str.startswith("seel").any()
+    assert len(val) == len(test) == 10  # 5% each of the 200 generated rows, as without corrections
+    plain_train, plain_val, _ = split_keeping_corrections_in_training(generated, seed=7)
+    assert plain_val["text"].tolist() == val["text"].tolist() and len(plain_train) == 180
+
+
 def test_an_empty_portal_gives_an_empty_data_set_and_no_file(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     _migrate(url)

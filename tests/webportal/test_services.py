@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -129,6 +130,28 @@ def test_import_csv_good_rows_land_bad_rows_reported(model, tech):
     for component in Component.objects.all():  # each prediction belongs to the component with its text
         (prediction,) = component.predictions.all()
         assert (prediction.text, prediction.label, prediction.probability) == (component.text, component.label, component.probability)
+
+
+def test_an_imported_component_gets_its_evidence_on_first_view_from_the_model_that_labelled_it(model, tech, monkeypatch):
+    """A bulk import skips the occlusion (several model calls per text); the component page fills it in once, and
+    only while the labelling model is served. Input tried: one CSV row, then the page with another version served."""
+    from django.urls import reverse
+
+    from tests.webportal.conftest import client_for
+
+    csv_import.components_import_csv(data=b"text\nCast iron valve body made in 1985 in poor condition\n", user=tech)
+    component = Component.objects.get()
+    assert component.status == "classified" and component.evidence_list() == []
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "model_current", lambda: dataclasses.replace(model.current, version="other"))
+        assert client_for(tech).get(reverse("portal:component", args=[component.pk])).status_code == 200
+    component.refresh_from_db()
+    assert component.evidence_list() == [], "another model's words must not explain this label"
+    page = client_for(tech).get(reverse("portal:component", args=[component.pk])).content.decode()
+    component.refresh_from_db()
+    words = [e["word"].lower() for e in component.evidence_list()]
+    assert words and set(words) & {"iron", "1985", "poor"}, words
+    assert f'<mark class="evidence">{component.evidence_list()[0]["word"]}</mark>' in page
 
 
 def test_import_csv_non_utf8_row_reported_other_rows_land(model, tech):

@@ -128,7 +128,7 @@ def components_import_csv(*, data: bytes, user=None, filename: str = "", key: st
             else:
                 good.append(fields[text_col])
         served = model_current()
-        scored = score_texts(served, good) if served and good else None
+        scored = score_texts(served, good, explain=False) if served and good else None  # evidence: on first view
         with transaction.atomic():
             component_ids = _insert_components(good, scored, owner)
             if scored:

@@ -84,10 +84,12 @@ class Scored:
     evidence: list[list[dict]]  # per text: its decisive words (ml.evidence), strongest first
 
 
-def score_texts(served: serving.ServedModel, texts: Sequence[str]) -> Scored:
+def score_texts(served: serving.ServedModel, texts: Sequence[str], *, explain: bool = True) -> Scored:
+    """Probabilities and labels; with explain, each text's evidence too (occlusion: several model calls per text, so a
+    bulk import skips it and the component page fills it in on first view, see component_evidence_fill)."""
     started = time.perf_counter()
     probs = served.predict_proba(list(texts))
-    evidence = served.explain(list(texts))
+    evidence = served.explain(list(texts)) if explain else [[] for _ in texts]
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     labels = (probs >= served.predictor.threshold).astype(int)
     return Scored(probs, labels, elapsed_ms / max(1, len(texts)), served, evidence)
@@ -179,6 +181,18 @@ def _apply(component: Component, scored: Scored, i: int) -> None:
     component.model_version = scored.model.version
     component.evidence = json.dumps(scored.evidence[i])
     component.status = Component.Status.CLASSIFIED
+
+
+def component_evidence_fill(component: Component) -> None:
+    """Store the evidence of a classification made without it (a bulk import), when the model that labelled the
+    component is still the one served: another model's words would not explain this label."""
+    served = model_current()
+    if component.status != Component.Status.CLASSIFIED or component.evidence_list() or served is None:
+        return
+    if served.version != component.model_version:
+        return
+    component.evidence = json.dumps(served.explain([component.text])[0])
+    Component.objects.filter(pk=component.pk, model_version=served.version).update(evidence=component.evidence)
 
 
 def queue_uncertain(components: Sequence[Component]) -> None:

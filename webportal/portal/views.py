@@ -87,6 +87,7 @@ def component_detail(request, pk: int):
         component = selectors.component_get(pk=pk)
     except Component.DoesNotExist as exc:
         raise Http404("no such component") from exc
+    services.component_evidence_fill(component)
     return render(
         request,
         "portal/component_detail.html",

@@ -117,6 +117,8 @@ def plan(args, servers: dict, tokens: dict, mlflow_server, bodies: dict, predict
         steps.append(http("mlflow", f"{mlflow_server.url}/invocations", mlflow_server.pid, bodies["mlflow"], None))
     steps.append(("onnx1", lambda workdir: onnx_alone(predictor, [TEXT], args.duration)))
     steps.append(("onnx100", lambda workdir: onnx_alone(predictor, batch, args.duration)))
+    steps.append(("onnx1_plain", lambda workdir: onnx_alone(predictor, [TEXT], args.duration, evidence=False)))
+    steps.append(("onnx100_plain", lambda workdir: onnx_alone(predictor, batch, args.duration, evidence=False)))
     return steps
 
 

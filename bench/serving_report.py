@@ -13,10 +13,12 @@ LABELS = {
     "classify_gt": "classify API, SQLite, gthread worker (keep-alive)",
     "batch100": "classify API, batch of 100, SQLite",
     "mlflow": "`mlflow models serve` /invocations (same ONNX)",
-    "onnx1": "ONNX Runtime alone (Predictor loop), 1 text",
-    "onnx100": "ONNX Runtime alone (Predictor loop), 100 texts",
+    "onnx1": "ONNX Runtime alone (Predictor loop: predict + evidence, the API's model work), 1 text",
+    "onnx100": "ONNX Runtime alone (Predictor loop: predict + evidence), 100 texts",
+    "onnx1_plain": "(information) ONNX Runtime alone, predict only, 1 text",
+    "onnx100_plain": "(information) ONNX Runtime alone, predict only, 100 texts",
 }
-ROWS_PER_S = ("batch100", "onnx100")
+ROWS_PER_S = ("batch100", "onnx100", "onnx100_plain")
 TARGETS = {"echo_ratio": 0.75, "mlflow_ratio": 3.0, "mlflow_p99_ratio": 1 / 3, "batch_ratio": 0.5, "p99_ms": 20.0,
            "cold_start_s": 1.5, "worker_rss_mb": 150.0, "import_s": 15.0}  # fmt: skip
 
@@ -88,6 +90,9 @@ def information(rows: dict) -> list[tuple[str, None]]:
         ratio, p99 = gt_cls["rps"] / mlf["rps"], gt_cls["p99_ms"] / mlf["p99_ms"]
         detail = f"{ratio:.2f}x, {p99:.2f}; by CPU {mlf['cpu_us'] / gt_cls['cpu_us']:.2f}x"
         checks.append(_ratio_line("(information) gthread classify / mlflow: throughput, p99", ratio, "", None, detail))
+    if "batch100" in rows and "onnx100_plain" in rows:  # what the evidence costs: the ratio before it existed
+        ratio = rows["batch100"]["rows_per_s"] / rows["onnx100_plain"]["rows_per_s"]
+        checks.append(_ratio_line("(information) batch 100 rows/s / ONNX Runtime predict only", ratio, "", None, f"{ratio:.0%}"))
     if cls and noop:
         ratio = cls["rps"] / noop["rps"]
         checks.append(_ratio_line("(information) classify / no-op view, the old target", ratio, "(was >= 75%)", None, f"{ratio:.0%}"))
@@ -116,7 +121,9 @@ def target_table(results: dict) -> tuple[list[str], int, int]:
     if "batch100" in rows and "onnx100" in rows:
         ratio = rows["batch100"]["rows_per_s"] / rows["onnx100"]["rows_per_s"]
         checks.append(
-            _ratio_line("batch 100 rows/s / ONNX Runtime alone", ratio, ">= 50%", ratio >= TARGETS["batch_ratio"], f"{ratio:.0%}")
+            _ratio_line(
+                "batch 100 rows/s / ONNX Runtime alone (with evidence)", ratio, ">= 50%", ratio >= TARGETS["batch_ratio"], f"{ratio:.0%}"
+            )
         )
     if cls:
         p99 = cls["p99_ms"]

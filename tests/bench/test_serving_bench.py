@@ -54,7 +54,7 @@ def _run(rps: float, p99: float, rows: int = 1) -> dict:
 
 def test_the_report_marks_a_failed_mlflow_row_and_leaves_its_targets_undecided():
     runs = {"noop": [_run(4000, 3)], "echo": [_run(3000, 4)], "classify": [_run(2400, 6)], "batch100": [_run(50, 40, 100)],
-            "onnx1": [_run(9000, 0.2)], "onnx100": [_run(200, 6, 100)]}  # fmt: skip
+            "onnx1": [_run(9000, 0.2)], "onnx100": [_run(200, 6, 100)], "onnx100_plain": [_run(400, 3, 100)]}  # fmt: skip
     results = {
         "runs": runs,
         "mlflow_error": "mlflow models serve exited with code 1 during start-up; log:\nboom",
@@ -67,7 +67,9 @@ def test_the_report_marks_a_failed_mlflow_row_and_leaves_its_targets_undecided()
     text = "\n".join(lines)
     assert "| classify vs mlflow models serve | n/a | >= 3x, p99 <= 1/3 | n/a |" in text
     assert "| classify / authenticated echo throughput | 80% | >= 75% | met |" in text
-    assert "| batch 100 rows/s / ONNX Runtime alone | 25% | >= 50% | missed |" in text
+    assert "| batch 100 rows/s / ONNX Runtime alone (with evidence) | 25% | >= 50% | missed |" in text
+    assert "| (information) batch 100 rows/s / ONNX Runtime predict only | 12% |  | n/a |" in text
+    assert "| (information) ONNX Runtime alone, predict only, 1 text | not run |" in table
     assert (met, decided) == (2, 3)
 
 

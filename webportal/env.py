@@ -40,6 +40,13 @@ def _int(environ: dict, name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
 
 
+def _positive(environ: dict, name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
+    return value
+
+
 def _band(environ: dict, name: str, default: tuple[float, float]) -> tuple[float, float]:
     """A probability range written `low..high` (0 <= low <= high <= 1); empty: the default; `off`: no band."""
     raw = (environ.get(name) or "").strip()
@@ -96,6 +103,9 @@ class Env:
     var_dir: Path
     environment: str
     review_band: tuple[float, float]
+    document_max_mb: int
+    document_max_pages: int
+    document_max_files: int
 
 
 def load(environ: dict | None = None) -> Env:
@@ -145,4 +155,7 @@ def load(environ: dict | None = None) -> Env:
         var_dir=var,
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),
         review_band=_band(environ, "PORTAL_REVIEW_BAND", (0.2, 0.8)),
+        document_max_mb=_positive(environ, "DOCUMENT_MAX_MB", 20),
+        document_max_pages=_positive(environ, "DOCUMENT_MAX_PAGES", 500),
+        document_max_files=_positive(environ, "DOCUMENT_MAX_FILES", 20),
     )

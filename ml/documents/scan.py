@@ -145,6 +145,7 @@ def as_json(result: DocumentScan) -> dict:
                 "label_name": LABEL_NAMES[f.label],
                 "probability": round(f.probability, 6),
                 "component_score": round(f.component_score, 4),
+                "model_version": result.model_version,
                 **_place(f.segment),
             }
             for f in result.components

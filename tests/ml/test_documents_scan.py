@@ -69,6 +69,7 @@ def test_a_spec_is_scanned_in_one_batched_call_and_boilerplate_is_skipped(traine
     assert data["model"]["version"] == predictor.version
     first = data["components"][0]
     assert {"text", "label", "probability", "page", "kind"} <= set(first) and first["label"] in (0, 1)
+    assert {c["model_version"] for c in data["components"]} == {predictor.version}  # each component: the served version
 
 
 def test_a_document_without_components_says_no_components(trained_bundle):

@@ -3,6 +3,8 @@ a clear error and nothing stored (not even in part)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
@@ -35,6 +37,10 @@ def test_post_answers_the_cli_json_plus_the_id_and_get_returns_it_again(api, mod
     first = data["components"][0]
     assert {"text", "label", "probability", "page", "kind"} <= set(first) and first["page"] == 1
     assert data["model"]["version"] == model.current.version
+    assert all(c["model_version"] == model.current.version and isinstance(c["needs_review"], bool) for c in data["components"])
+    for c in data["components"]:  # each component says why: words of its own text, at their offsets
+        assert c["evidence"], c["text"]
+        assert all(c["text"][e["start"] : e["end"]] == e["word"] for e in c["evidence"]), c
     again = api.get(f"{URL}/{data['id']}")
     assert again.status_code == 200 and again.json() == data
 
@@ -104,3 +110,9 @@ def test_no_model_answers_503_and_stores_nothing(api, db):
 def test_both_endpoints_are_in_the_openapi_schema(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/v1/documents" in schema and "/api/v1/documents/{id}" in schema and "multipart/form-data" in schema
+    components = json.loads(schema)["components"]["schemas"]
+    finding, skipped = components["DocumentComponent"]["properties"], components["DocumentSkippedSegment"]["properties"]
+    for name in ("label", "probability", "page", "kind", "start", "end", "model_version", "evidence", "needs_review"):
+        assert name in finding, name
+    assert {"reason", "page", "start", "end"} <= set(skipped)
+    assert {"created_at", "created_by", "components", "skipped"} <= set(components["DocumentFindings"]["properties"])

@@ -129,6 +129,30 @@ def test_documents_belong_to_their_uploader_reviewers_and_operators_see_all(mode
         assert "spec.pdf" in client_for(user).get("/documents/").content.decode()
 
 
+def test_a_documents_components_are_hidden_from_other_technicians_like_the_document(model, tech, reviewer):
+    """Input tried: another technician asks for a component found in tech's document by page, API list, API detail
+    and edit; their own form entry stays visible to everyone, as the shared inventory."""
+    from rest_framework.test import APIClient
+
+    document = stored(tech)
+    found = document.segments.filter(component__isnull=False).first().component
+    other = _user("tech2", "technician")
+    own = Component.objects.create(text="Steel gear made in 2012 in good condition", created_by=other)
+    api = APIClient()
+    api.force_authenticate(other)
+    assert client_for(other).get(f"/components/{found.pk}/").status_code == 404
+    assert found.text not in client_for(other).get("/components/").content.decode()
+    assert api.get(f"/api/v1/components/{found.pk}").status_code == 404
+    listed = {c["id"] for c in api.get("/api/v1/components").json()["results"]}
+    assert found.pk not in listed and own.pk in listed
+    assert client_for(other).post(f"/components/{found.pk}/edit", {"text": "Steel hood 2020 good"}).status_code == 404
+    found.refresh_from_db()
+    assert found.text != "Steel hood 2020 good"
+    for user in (tech, reviewer):
+        assert client_for(user).get(f"/components/{found.pk}/").status_code == 200
+    assert client_for(tech).get(f"/components/{own.pk}/").status_code == 200
+
+
 def test_role_rules_for_uploading_and_correcting(model, tech, reviewer):
     assert upload(client_for(reviewer), ("spec.md", write_spec(spec_blocks(), "md"))).status_code == 403
     document = stored(tech, "md")

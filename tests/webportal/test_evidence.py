@@ -79,6 +79,22 @@ def test_needs_review_marks_the_component_page(model, tech, settings):
     assert 'id="needs-review"' in client_for(tech).get(f"/components/{component.pk}/").content.decode()
 
 
+def test_the_document_limits_come_from_the_environment():
+    """Inputs tried: unset (the documented defaults), set, not a number, zero; the CLI's Limits read the same names."""
+    from ml.documents.limits import Limits
+    from webportal.env import load
+
+    base = {"SECRET_KEY": "x" * 40}
+    env = load(base)
+    assert (env.document_max_mb, env.document_max_pages, env.document_max_files) == (20, 500, 20)
+    env = load(base | {"DOCUMENT_MAX_MB": "5", "DOCUMENT_MAX_PAGES": "40", "DOCUMENT_MAX_FILES": "3"})
+    assert (env.document_max_mb, env.document_max_pages, env.document_max_files) == (5, 40, 3)
+    assert Limits.from_env({"DOCUMENT_MAX_MB": "5", "DOCUMENT_MAX_PAGES": "40"}) == Limits(max_bytes=5 * 1_048_576, max_pages=40)
+    for name, bad in (("DOCUMENT_MAX_MB", "big"), ("DOCUMENT_MAX_PAGES", "0")):
+        with pytest.raises(ImproperlyConfigured, match=name):
+            load(base | {name: bad})
+
+
 def test_the_review_band_setting():
     from webportal.env import load
 

@@ -13,12 +13,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.documents import DocumentError
+from webportal.api.serializers import EvidenceOut
 from webportal.api.views import NO_MODEL, perms
 from webportal.portal import documents_selectors as sel
 from webportal.portal import services
 from webportal.portal.documents_services import document_upload
 
 _UPLOAD = inline_serializer("DocumentUpload", fields={"file": serializers.FileField(help_text="PDF, DOCX, Markdown, HTML or text")})
+_PLACE = {
+    "page": serializers.IntegerField(allow_null=True, help_text="1-based PDF page; null for other formats"),
+    "kind": serializers.ChoiceField(choices=["sentence", "list item", "table row"]),
+    "paragraph": serializers.IntegerField(allow_null=True),
+    "table": serializers.IntegerField(allow_null=True),
+    "row": serializers.IntegerField(allow_null=True),
+    "start": serializers.IntegerField(help_text="character offset in the document text"),
+    "end": serializers.IntegerField(),
+}
 _FINDING = inline_serializer(
     "DocumentComponent",
     many=True,
@@ -31,8 +41,21 @@ _FINDING = inline_serializer(
         "component_score": serializers.FloatField(),
         "component_id": serializers.IntegerField(),
         "reviewed_label": serializers.IntegerField(allow_null=True),
-        "page": serializers.IntegerField(allow_null=True),
-        "kind": serializers.ChoiceField(choices=["sentence", "list item", "table row"]),
+        "model_version": serializers.CharField(),
+        "evidence": EvidenceOut(many=True, help_text="The words that decided the label, strongest first."),
+        "needs_review": serializers.BooleanField(help_text="The probability lies in the review band (PORTAL_REVIEW_BAND)."),
+        **_PLACE,
+    },
+)
+_SKIPPED = inline_serializer(
+    "DocumentSkippedSegment",
+    many=True,
+    fields={
+        "index": serializers.IntegerField(),
+        "text": serializers.CharField(),
+        "reason": serializers.CharField(),
+        "component_score": serializers.FloatField(),
+        **_PLACE,
     },
 )
 _DOCUMENT = inline_serializer(
@@ -45,8 +68,10 @@ _DOCUMENT = inline_serializer(
         "verdict": serializers.ChoiceField(choices=["non-compliant", "compliant", "no components"]),
         "counts": serializers.DictField(child=serializers.IntegerField()),
         "model": serializers.DictField(child=serializers.CharField()),
+        "created_at": serializers.DateTimeField(),
+        "created_by": serializers.CharField(allow_null=True),
         "components": _FINDING,
-        "skipped": serializers.ListField(child=serializers.DictField()),
+        "skipped": _SKIPPED,
     },
 )
 _ERROR = OpenApiResponse(description='{"error": "invalid input", "errors": {"file": ["<why>"]}, "code": "<code>"}')

@@ -154,7 +154,11 @@ class ComponentListView(generics.ListAPIView):
     def get_queryset(self):
         p = self.request.query_params
         return selectors.component_list(
-            q=p.get("q", ""), label=p.get("label", ""), status=p.get("status", ""), created_by=p.get("created_by", "")
+            q=p.get("q", ""),
+            label=p.get("label", ""),
+            status=p.get("status", ""),
+            created_by=p.get("created_by", ""),
+            user=self.request.user,
         )
 
     @extend_schema(request=s.ComponentIn, responses={201: s.ComponentOut}, summary="Add a component (classified, or pending with no model)")
@@ -172,7 +176,7 @@ class ComponentDetailView(APIView):
 
     def _get(self, pk: int) -> Component:
         try:
-            return selectors.component_get(pk=pk)
+            return selectors.component_get(pk=pk, user=self.request.user)
         except Component.DoesNotExist as exc:
             from rest_framework.exceptions import NotFound
 

@@ -74,7 +74,9 @@ def _place(s: DocumentSegment) -> dict:
 
 def document_json(document: Document, segments: list[DocumentSegment] | None = None) -> dict:
     """What the CLI writes for one document (ml.documents.scan.as_json), plus the stored id and any corrections."""
-    segments = segments if segments is not None else list(document.segments.all())
+    from webportal.portal.services import needs_review
+
+    segments = segments if segments is not None else list(document.segments.select_related("component"))
     reviews = reviewed_labels(document)
     components, skipped = [], []
     for s in segments:
@@ -90,6 +92,9 @@ def document_json(document: Document, segments: list[DocumentSegment] | None = N
                     "component_score": round(s.component_score, 4),
                     "component_id": s.component_id,
                     "reviewed_label": review.correct_label if review else None,
+                    "model_version": s.component.model_version if s.component else document.model_version,
+                    "evidence": s.component.evidence_list() if s.component else [],
+                    "needs_review": needs_review(s.probability),
                     **_place(s),
                 }
             )

@@ -10,12 +10,13 @@ from django.views.decorators.http import require_GET, require_POST
 from webportal.portal import reviews
 from webportal.portal.forms import ReviewRequestForm
 from webportal.portal.models import Component
+from webportal.portal.selectors import visible_to
 
 
 @permission_required("portal.request_review", raise_exception=True)
 @require_POST
 def ask_review(request, pk: int):
-    component = get_object_or_404(Component, pk=pk)
+    component = get_object_or_404(visible_to(Component.objects.all(), request.user), pk=pk)
     form = ReviewRequestForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     reviews.request_review(component=component, user=request.user, note=note)

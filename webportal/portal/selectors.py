@@ -26,9 +26,11 @@ def component_list(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     review: str = "",
+    user=None,
 ) -> QuerySet[Component]:
-    """The inventory, each component with its latest review beside the model's label (webportal.portal.reviews)."""
-    qs = with_review(Component.objects.select_related("created_by"))
+    """The inventory, each component with its latest review beside the model's label (webportal.portal.reviews); with
+    a user, only what they may see (visible_to)."""
+    qs = visible_to(with_review(Component.objects.select_related("created_by")), user)
     if review in REVIEW_STATES:
         qs = filter_review(qs, review)
     if q:
@@ -46,8 +48,19 @@ def component_list(
     return qs.order_by("-created_at", "-id")
 
 
-def component_get(*, pk: int) -> Component:
-    return with_review(Component.objects.select_related("created_by")).get(pk=pk)
+def component_get(*, pk: int, user=None) -> Component:
+    return visible_to(with_review(Component.objects.select_related("created_by")), user).get(pk=pk)
+
+
+def visible_to(qs: QuerySet[Component], user) -> QuerySet[Component]:
+    """The inventory is shared, but a component found in a document is its uploader's like the document itself
+    (webportal.portal.documents_selectors): hidden from other technicians; reviewers and operators see all."""
+    from webportal.portal.documents_selectors import sees_all
+    from webportal.portal.models import Document
+
+    if user is None or sees_all(user):
+        return qs
+    return qs.exclude(document_segments__document__in=Document.objects.exclude(created_by=user))
 
 
 def component_history(*, component: Component) -> dict:

@@ -63,7 +63,7 @@ def _filtered_components(request):
     """The filter form from the query string and the components it selects (all when it is invalid)."""
     filters = FilterForm(request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
-    return filters, selectors.component_list(**{k: v for k, v in data.items() if v})
+    return filters, selectors.component_list(**{k: v for k, v in data.items() if v}, user=request.user)
 
 
 @permission_required("portal.view_component", raise_exception=True)
@@ -84,7 +84,7 @@ def components(request):
 @require_GET
 def component_detail(request, pk: int):
     try:
-        component = selectors.component_get(pk=pk)
+        component = selectors.component_get(pk=pk, user=request.user)
     except Component.DoesNotExist as exc:
         raise Http404("no such component") from exc
     services.component_evidence_fill(component)
@@ -106,7 +106,7 @@ def component_detail(request, pk: int):
 @permission_required("portal.change_component", raise_exception=True)
 @require_POST
 def component_edit(request, pk: int):
-    component = get_object_or_404(Component, pk=pk)
+    component = get_object_or_404(selectors.visible_to(Component.objects.all(), request.user), pk=pk)
     form = DescriptionForm(request.POST)
     if form.is_valid():
         services.component_update_text(component=component, text=form.cleaned_data["text"], user=request.user)

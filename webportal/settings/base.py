@@ -195,9 +195,9 @@ MAX_BATCH = 256
 IMPORT_MAX_BYTES = 50 * 1_048_576
 IMPORT_MAX_ROWS = 200_000
 IMPORT_CHUNK_ROWS = 5000
-DOCUMENT_MAX_BYTES = 20 * 1_048_576  # specification documents (docs/documents.md)
-DOCUMENT_MAX_PAGES = 500
-DOCUMENT_MAX_FILES = 20  # files in one upload
+DOCUMENT_MAX_BYTES = ENV.document_max_mb * 1_048_576  # specification documents (docs/documents.md)
+DOCUMENT_MAX_PAGES = ENV.document_max_pages
+DOCUMENT_MAX_FILES = ENV.document_max_files  # files in one upload
 
 LOGGING = {
     "version": 1,

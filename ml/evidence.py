@@ -21,9 +21,9 @@ from ml.text import UNK, TokenizerSpec, split_tokens
 TOP_WORDS = 3
 MIN_WEIGHT = 1e-3  # a word whose occlusion moves the log-odds less than this decided nothing
 SHARE_OF_TOP = 0.25  # and a word under this share of the strongest word's weight is context, not evidence ("in")
-# Occluded variants per ONNX Runtime call: its arena keeps the peak, and 4,096 rows grew a worker by 200 MB; 256 rows
-# (about 20 texts) cost no throughput and add about 20 MB.
-MAX_ROWS_PER_CALL = 256
+# Occluded variants per ONNX Runtime call: its arena keeps the peak, so 4,096 rows grew a worker by 200 MB and 256 rows
+# by 40 MB over batches of 100 texts; 64 rows (a few texts) add 15 MB at the same speed (measured side by side).
+MAX_ROWS_PER_CALL = 64
 # The words of a text as written (the tokenizer reads the same runs after NFKC and case folding).
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
 

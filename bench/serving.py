@@ -4,15 +4,17 @@ Rows (same load generator, 8 connections, 2 workers everywhere, each row run twi
   no-op Django view; authenticated echo (/bench/echo: classify's token auth and JSON validation, the texts
   answered back); classify API with the write-behind prediction log on SQLite and on PostgreSQL; classify
   with batches of 100 texts (rows/s); `mlflow models serve` of the same registered ONNX model
-  (--env-manager local, its /invocations); the Predictor (tokenizer + ONNX Runtime) alone in a loop, batch 1
-  and batch 100. Each with throughput, p50/p99, CPU per request of the serving processes, answers vs logged rows.
+  (--env-manager local, its /invocations); the Predictor (tokenizer + ONNX Runtime, predict + evidence as the API
+  does, and predict only) alone in a loop, batch 1 and batch 100. The portal runs as deployed (the head-buffering
+  gthread worker of webportal.gunicorn_conf, connections kept alive); gunicorn's sync worker as information.
+  Each with throughput, p50/p99, CPU per request of the serving processes, answers vs logged rows.
 Then cold start, worker RSS and a CSV import through the upload page, as bench/portal.py measured them.
 
 Its own MLflow server in a temporary folder holds the registered model: the bundle given (default: `make run`'s
 var/deploy/production/model when present), else a small training through ml.training_run. Ports are free
 loopback ones; every server is stopped by its own pid.
 
-    .venv/bin/python bench/serving.py [--bundle DIR] [--duration 10] [--rows 100000] [--no-postgres]
+    .venv/bin/python bench/serving.py [--bundle DIR] [--duration 10] [--rows 100000] [--no-postgres] [--no-sync]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV import (0: no import)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL (a database is made)")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--gthread", type=int, default=4, help="threads of the extra keep-alive (gthread) portal rows; 0: none")
+    parser.add_argument("--no-sync", action="store_true", help="skip the sync-worker rows (the portal before its head-buffering worker)")
     parser.add_argument("--mlflow-start-s", type=float, default=180.0, help="how long `mlflow models serve` may take to answer")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -108,10 +110,10 @@ def plan(args, servers: dict, tokens: dict, mlflow_server, bodies: dict, predict
     ]
     if "pg" in servers:
         steps.append(http("classify_pg", f"{servers['pg'].url}/api/v1/classify", servers["pg"].proc.pid, single, tokens["pg"]))
-    if "gthread" in servers:
-        gthread = servers["gthread"]
-        steps.append(http("echo_gt", f"{gthread.url}/bench/echo", gthread.proc.pid, single, tokens["gthread"]))
-        steps.append(http("classify_gt", f"{gthread.url}/api/v1/classify", gthread.proc.pid, single, tokens["gthread"]))
+    if "sync" in servers:
+        sync = servers["sync"]
+        steps.append(http("echo_sync", f"{sync.url}/bench/echo", sync.proc.pid, single, tokens["sync"]))
+        steps.append(http("classify_sync", f"{sync.url}/api/v1/classify", sync.proc.pid, single, tokens["sync"]))
     steps.append(http("batch100", f"{sqlite.url}/api/v1/classify", sqlite.proc.pid, bodies["batch"], tokens["sqlite"], len(batch)))
     if mlflow_server is not None:
         steps.append(http("mlflow", f"{mlflow_server.url}/invocations", mlflow_server.pid, bodies["mlflow"], None))
@@ -158,13 +160,13 @@ def measure(args: argparse.Namespace) -> dict:
                 servers["pg"], tokens["pg"], _ = portal(root / "pg", bundle, pg_url, args.workers)
                 stop.append(servers["pg"].stop)
                 cold_start(servers["pg"], tokens["pg"])
-            if args.gthread:
-                (root / "gthread").mkdir()
-                gthread_url = f"sqlite:///{root / 'gthread' / 'portal.sqlite3'}"
-                extra = ("--threads", str(args.gthread))  # more than 1: gunicorn's gthread worker, which keeps connections alive
-                servers["gthread"], tokens["gthread"], _ = portal(root / "gthread", bundle, gthread_url, args.workers, extra)
-                stop.append(servers["gthread"].stop)
-                cold_start(servers["gthread"], tokens["gthread"])
+            if not args.no_sync:
+                (root / "sync").mkdir()
+                sync_url = f"sqlite:///{root / 'sync' / 'portal.sqlite3'}"
+                extra = ("--worker-class", "sync", "--threads", "1")  # gunicorn's sync worker: one connection per request
+                servers["sync"], tokens["sync"], _ = portal(root / "sync", bundle, sync_url, args.workers, extra)
+                stop.append(servers["sync"].stop)
+                cold_start(servers["sync"], tokens["sync"])
             time.sleep(1.0)  # the second workers finish booting
             results["runs"] = run_rows(plan(args, servers, tokens, mlflow_server, bodies, predictor, batch), root)
             results["worker_rss_mb"] = [rss_mb(pid) for pid in servers["sqlite"].worker_pids()]
@@ -173,8 +175,8 @@ def measure(args: argparse.Namespace) -> dict:
             for stop_one in reversed(stop):
                 stop_one()
         results["logged"] = {"sqlite": count_api_predictions(sqlite_url), **({"pg": count_api_predictions(pg_url)} if pg_url else {})}
-        if args.gthread:
-            results["logged"]["gthread"] = count_api_predictions(gthread_url)
+        if not args.no_sync:
+            results["logged"]["sync"] = count_api_predictions(sync_url)
     results["load_after"] = os.getloadavg()
     return results
 

@@ -9,8 +9,8 @@ LABELS = {
     "echo": "authenticated echo (token, JSON parse + validation)",
     "classify": "classify API, 1 text, log on SQLite",
     "classify_pg": "classify API, 1 text, log on PostgreSQL",
-    "echo_gt": "authenticated echo, gthread worker (keep-alive)",
-    "classify_gt": "classify API, SQLite, gthread worker (keep-alive)",
+    "echo_sync": "(information) authenticated echo, gunicorn's sync worker (no keep-alive)",
+    "classify_sync": "(information) classify API, SQLite, sync worker",
     "batch100": "classify API, batch of 100, SQLite",
     "mlflow": "`mlflow models serve` /invocations (same ONNX)",
     "onnx1": "ONNX Runtime alone (Predictor loop: predict + evidence, the API's model work), 1 text",
@@ -50,8 +50,8 @@ def row_table(results: dict) -> list[str]:
         answered["classify"] = f"{sqlite_answers:,} / {logged.get('sqlite', 0):,} rows (with the batch rows)"
     if "classify_pg" in rows:
         answered["classify_pg"] = f"{1 + rows['classify_pg']['answered']:,} / {logged.get('pg', 0):,} rows"
-    if "classify_gt" in rows:
-        answered["classify_gt"] = f"{1 + rows['classify_gt']['answered']:,} / {logged.get('gthread', 0):,} rows"
+    if "classify_sync" in rows:
+        answered["classify_sync"] = f"{1 + rows['classify_sync']['answered']:,} / {logged.get('sync', 0):,} rows"
     lines = [
         "| row | throughput | p50 ms | p99 ms | CPU per request: server / load generator | answered / logged |",
         "|---|---:|---:|---:|---:|---|",
@@ -76,20 +76,20 @@ def _ratio_line(name: str, value: float | None, target: str, met: bool | None, d
 
 
 def information(rows: dict) -> list[tuple[str, None]]:
-    """Ratios printed beside the targets, decided by none: by CPU per request, the gthread rows, the old no-op ratio."""
+    """Ratios printed beside the targets, decided by none: by CPU per request, the sync-worker rows, the old no-op ratio."""
     cls, echo, noop, mlf = rows.get("classify"), rows.get("echo"), rows.get("noop"), rows.get("mlflow")
     checks = []
     if cls and echo and mlf:  # on a shared machine the CPU a request costs is steadier than requests per second
         by_cpu = f"echo {echo['cpu_us'] / cls['cpu_us']:.0%}, mlflow {mlf['cpu_us'] / cls['cpu_us']:.2f}x"
         checks.append(_ratio_line("(information) the same ratios by server CPU per request", 0.0, "", None, by_cpu))
-    gt_cls, gt_echo = rows.get("classify_gt"), rows.get("echo_gt")
+    gt_cls, gt_echo = rows.get("classify_sync"), rows.get("echo_sync")
     if gt_cls and gt_echo:
         ratio = gt_cls["rps"] / gt_echo["rps"]
-        checks.append(_ratio_line("(information) gthread: classify / echo", ratio, "", None, f"{ratio:.0%}"))
+        checks.append(_ratio_line("(information) sync worker: classify / echo", ratio, "", None, f"{ratio:.0%}"))
     if gt_cls and mlf:
         ratio, p99 = gt_cls["rps"] / mlf["rps"], gt_cls["p99_ms"] / mlf["p99_ms"]
         detail = f"{ratio:.2f}x, {p99:.2f}; by CPU {mlf['cpu_us'] / gt_cls['cpu_us']:.2f}x"
-        checks.append(_ratio_line("(information) gthread classify / mlflow: throughput, p99", ratio, "", None, detail))
+        checks.append(_ratio_line("(information) sync worker classify / mlflow: throughput, p99", ratio, "", None, detail))
     if "batch100" in rows and "onnx100_plain" in rows:  # what the evidence costs: the ratio before it existed
         ratio = rows["batch100"]["rows_per_s"] / rows["onnx100_plain"]["rows_per_s"]
         checks.append(_ratio_line("(information) batch 100 rows/s / ONNX Runtime predict only", ratio, "", None, f"{ratio:.0%}"))

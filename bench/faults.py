@@ -3,11 +3,13 @@
 Three portals (gunicorn, 2 workers, --preload, webportal.gunicorn_conf, production settings, SQLite) on
 loopback, each on its own fresh database:
   * today:  the sync worker, no spool (what main ran before: `--worker-class sync`, PREDICTION_LOG_SPOOL=0);
-  * spool:  the sync worker with the per-worker prediction spool;
+  * spool:  the sync worker with the per-worker prediction spool
+    (both pass `--threads 1` too: gunicorn_conf sets 4, and with more than one gunicorn runs stock gthread);
   * now:    the defaults (head-buffering gthread worker, 4 threads, and the spool).
 Measured for each: classify API throughput and p99 at 8 connections (alternating runs, twice each); /healthz
 latency while 64 sockets hold half-sent request heads; and a SIGKILL of one worker under 4 Python clients
-with a 10-minute flush interval, counting the answered prediction_ids that are not in the database.
+with a 10-minute flush interval, counting the answered prediction_ids that are not in the database after the
+graceful stop (and of those, how many still wait in a spool file, which the portal's next start replays).
 
     .venv/bin/python bench/faults.py --bundle artifacts/bundle [--duration 10]
 """
@@ -39,8 +41,8 @@ from common.processes import child_pids, free_port
 PYTHON = sys.executable
 TEXT = "Cast iron valve body manufactured in 1987, fair condition"
 CONFIGS = {
-    "today": ({"PREDICTION_LOG_SPOOL": "0"}, ("--worker-class", "sync")),
-    "spool": ({"PREDICTION_LOG_SPOOL": "1"}, ("--worker-class", "sync")),
+    "today": ({"PREDICTION_LOG_SPOOL": "0"}, ("--worker-class", "sync", "--threads", "1")),
+    "spool": ({"PREDICTION_LOG_SPOOL": "1"}, ("--worker-class", "sync", "--threads", "1")),
     "now": ({"PREDICTION_LOG_SPOOL": "1"}, ()),
 }
 
@@ -102,6 +104,17 @@ class Portal:
         with sqlite3.connect(self.root / "portal.sqlite3") as db:
             return {row[0] for row in db.execute("SELECT id FROM portal_prediction WHERE source = 'api'")}
 
+    def spooled_ids(self) -> set[int]:
+        """The row ids in spool files left behind (each line a JSON array, the id first; a torn line is skipped)."""
+        ids = set()
+        for path in (self.root / "var" / "spool").glob("*.spool"):
+            for line in path.read_bytes().splitlines():
+                try:
+                    ids.add(json.loads(line)[0])
+                except ValueError:
+                    continue
+        return ids
+
 
 def slow_clients(portal: Portal, n: int = 64) -> dict:
     """/healthz latency (20 calls, 2 s timeout each) while n sockets hold half-sent request heads."""
@@ -129,7 +142,8 @@ def slow_clients(portal: Portal, n: int = 64) -> dict:
 
 
 def sigkill(portal: Portal, seconds: float = 3.0) -> dict:
-    """4 clients classify; one worker is SIGKILLed after `seconds`; the load goes on as long again; graceful stop."""
+    """4 clients classify; one worker is SIGKILLed after `seconds`; the load goes on as long again; graceful stop.
+    lost: answered, not in the database after the stop; in_spool: of those, the ones a spool file still holds."""
     answered, lock, stop = set(), threading.Lock(), threading.Event()
 
     def client(tag: int) -> None:
@@ -155,8 +169,8 @@ def sigkill(portal: Portal, seconds: float = 3.0) -> dict:
     for t in threads:
         t.join(timeout=30)
     portal.stop()
-    stored = portal.api_ids()
-    return {"answered": len(answered), "lost": len(answered - stored)}
+    missing = answered - portal.api_ids()
+    return {"answered": len(answered), "lost": len(missing), "in_spool": len(missing & portal.spooled_ids())}
 
 
 def parse_args() -> argparse.Namespace:
@@ -202,7 +216,8 @@ def main() -> None:
     base = sum(r["rps"] for r in results["today"]["runs"]) / 2
     print(f"\nFault benchmark: 2 workers (--preload), SQLite, 8 connections, 2 x {args.duration} s per portal, bundle {args.bundle}\n")
     print(
-        "| portal | classify req/s | vs today | p99 ms | /healthz with 64 slow clients: p50 / max ms, failed | SIGKILL: answered / lost |"
+        "| portal | classify req/s | vs today | p99 ms | /healthz with 64 slow clients: p50 / max ms, failed "
+        "| SIGKILL: answered / lost (in spool) |"
     )
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
@@ -210,7 +225,7 @@ def main() -> None:
         p99 = max(x["p99_ms"] for x in r["runs"])
         slow, kill = r["slow"], r["kill"]
         print(f"| {name} | {rps:,.0f} | {rps / base:.0%} | {p99:.1f} | {slow['p50_ms']:.0f} / {slow['max_ms']:.0f}, "
-              f"{slow['failed']} of {slow['calls']} | {kill['answered']:,} / {kill['lost']} |")  # fmt: skip
+              f"{slow['failed']} of {slow['calls']} | {kill['answered']:,} / {kill['lost']:,} ({kill['in_spool']:,}) |")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
 

@@ -1,11 +1,13 @@
 """Faults of the gunicorn processes themselves (issue 11, items 13 and 14): a graceful stop with --preload and
-the prediction-log writer thread exits cleanly; a SIGKILLed worker loses no answered prediction."""
+the prediction-log writer thread exits cleanly; a stopping worker writes its rows before it waits for open
+connections; a SIGKILLed worker loses no answered prediction (the default worker and the sync worker)."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -56,6 +58,52 @@ def test_graceful_stop_with_preload_and_the_writer_thread_exits_cleanly(tmp_path
     assert _api_rows(fresh_db) == answered
 
 
+def _hold_open(server, how: str, headers: dict) -> socket.socket | None:
+    """A connection the worker must wait for at a graceful stop: a request body that never ends, or (stock
+    gthread) an idle keep-alive connection (the session's, left open)."""
+    if how == "keep-alive":
+        return None
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    auth = headers["Authorization"]
+    head = f"POST /api/v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\n"
+    sock.sendall(f"{head}Content-Length: 100\r\n\r\n".encode() + b'{"text": "Brass')
+    time.sleep(0.5)  # a worker thread now blocks reading the rest of the body
+    return sock
+
+
+@pytest.mark.parametrize(
+    ("worker", "how"), [((), "body"), (("--worker-class", "gthread"), "keep-alive")], ids=["default-body", "gthread-keepalive"]
+)
+def test_a_stopping_worker_writes_its_rows_before_waiting_for_open_connections(
+    tmp_path, fresh_db, portal_bundle, start_server, worker, how
+):
+    """Input tried: one worker, no spool, a 10-minute flush interval; 20 answered rows; then a connection the
+    worker must wait for (a half-sent body; on stock gthread an idle keep-alive) and SIGTERM to the master.
+    The rows are in the database within 5 s while the worker still waits (the master SIGKILLs it when the
+    graceful timeout ends, the same deadline its wait ends at: no time is left to write at exit then); once
+    the connection goes, the stop completes with exit code 0."""
+    env, headers = _portal(tmp_path, portal_bundle, PREDICTION_LOG_FLUSH_MS="600000", PREDICTION_LOG_SPOOL="0")
+    server = start_server(env, workers=1, args=("--graceful-timeout", "20", *worker))
+    answered = {}
+    with requests.Session() as http:
+        for i in range(20):
+            text = f"Bronze bushing made in {1960 + i}, worn"
+            response = http.post(f"{server.url}/api/v1/classify", json={"text": text}, headers=headers, timeout=10)
+            assert response.status_code == 200, server.logs()
+            answered[response.json()["prediction_id"]] = text
+        held = _hold_open(server, how, headers)
+        os.kill(server.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while _api_rows(fresh_db) != answered and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.proc.poll() is None, "the stop did not wait for the held connection: the test shows nothing"
+        assert _api_rows(fresh_db) == answered, f"{len(answered) - len(_api_rows(fresh_db))} of {len(answered)} rows not written"
+        if held is not None:
+            held.close()
+    assert server.proc.wait(timeout=30) == 0, server.logs()
+    assert _api_rows(fresh_db) == answered
+
+
 def _load(url: str, headers: dict, stop: threading.Event, answered: dict, lock: threading.Lock, tag: str) -> None:
     with requests.Session() as http:
         i = 0
@@ -71,13 +119,16 @@ def _load(url: str, headers: dict, stop: threading.Event, answered: dict, lock: 
                     answered[response.json()["prediction_id"]] = text
 
 
-def test_a_sigkilled_worker_loses_no_answered_prediction(tmp_path, fresh_db, portal_bundle, start_server):
-    """Input tried: four clients classify as fast as they can against two workers with a 10-minute flush
+@pytest.mark.parametrize("worker", [(), ("--worker-class", "sync", "--threads", "1")], ids=["default", "sync"])
+def test_a_sigkilled_worker_loses_no_answered_prediction(tmp_path, fresh_db, portal_bundle, start_server, worker):
+    """Input tried (the default worker, and the sync worker: `--threads 1`, or gunicorn runs stock gthread):
+    four clients classify as fast as they can against two workers with a 10-minute flush
     interval (so nothing reaches the database before the kill but through the spool); one worker is SIGKILLed
     mid-load, gunicorn starts a replacement, the load goes on, then a graceful stop. Every prediction_id that
     was answered is in the database with its text."""
     env, headers = _portal(tmp_path, portal_bundle, PREDICTION_LOG_FLUSH_MS="600000")
-    server = start_server(env, workers=2)
+    server = start_server(env, workers=2, args=worker)
+    assert ("Using worker: sync" in server.logs()) == ("sync" in worker), server.logs()
     answered: dict[int, str] = {}
     lock, stop = threading.Lock(), threading.Event()
     clients = [threading.Thread(target=_load, args=(server.url, headers, stop, answered, lock, str(n))) for n in range(4)]

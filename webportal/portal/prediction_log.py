@@ -299,6 +299,16 @@ def shutdown() -> None:
             log.error("could not write %d pending prediction rows at exit: %s", _log.status().pending, exc)
 
 
+def write_pending() -> None:
+    """Write what is pending now, from any thread (a worker told to stop); rows that fail stay pending."""
+    if _log is not None and _log._pid == os.getpid():
+        try:
+            if written := _log.flush():
+                log.info("wrote %d pending prediction rows at the stop signal", written)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+
 def _forget_in_child() -> None:
     global _log, _log_lock
     _log, _log_lock = None, threading.Lock()  # a forked worker starts its own log (and thread)

@@ -171,6 +171,33 @@ class TableStyle:
         return tuple(values[role] if role in values else _code(role[5:], rng) for role, _ in self.columns)
 
 
+def _made_up_words(count: int, *, seed: int = 0) -> tuple[str, ...]:
+    """Pronounceable words no header list, phrasing or held-out style uses (stand-ins for a header never seen)."""
+    rng = np.random.default_rng(seed)
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    taken = {w.lower() for styles in HEADERS.values() for names in styles.values() for h in names for w in h.split()}
+    words: list[str] = []
+    while len(words) < count:
+        syllables = [consonants[rng.integers(len(consonants))] + vowels[rng.integers(len(vowels))] for _ in range(rng.integers(2, 4))]
+        word = "".join(syllables) + consonants[rng.integers(len(consonants))]
+        if word not in taken and word not in words:
+            words.append(word)
+    return tuple(w.capitalize() for w in words)
+
+
+# Training tables whose year column has a header that tells nothing: none (a table without a header row reads
+# "Column 3: 1987") or a made-up word. The model must take the bare number of a column that is not a code column
+# as the year, whatever its header, so an unseen header ("Dated" is held out) does not hide the year.
+UNFAMILIAR_YEAR_SHARE = 0.3
+UNFAMILIAR_YEAR_HEADERS = ("",) * 20 + _made_up_words(80)
+
+
+def _unfamiliar_year_header(table: TableStyle, rng: np.random.Generator) -> TableStyle:
+    header = UNFAMILIAR_YEAR_HEADERS[rng.integers(len(UNFAMILIAR_YEAR_HEADERS))]
+    table.columns = [(role, header if role == "year" else h) for role, h in table.columns]
+    return table
+
+
 def _document_rows(rows: int, *, seed: int, style: str, years: YearSpec | None) -> list[tuple[Truth, dict]]:
     rng = np.random.default_rng(seed)
     out = []
@@ -179,6 +206,8 @@ def _document_rows(rows: int, *, seed: int, style: str, years: YearSpec | None) 
         label = int(attrs["label"])
         if i % 3 == 0:
             table = TableStyle(rng, style)
+            if style == "train" and rng.random() < UNFAMILIAR_YEAR_SHARE:
+                table = _unfamiliar_year_header(table, rng)
             truth = Truth(row_text(table.header, table.row(attrs, rng)), TABLE_ROW, label)
         elif i % 3 == 1:
             shapes = LIST_SHAPES[style]

@@ -198,7 +198,9 @@ def _unfamiliar_year_header(table: TableStyle, rng: np.random.Generator) -> Tabl
     return table
 
 
-def _document_rows(rows: int, *, seed: int, style: str, years: YearSpec | None) -> list[tuple[Truth, dict]]:
+def _document_rows(
+    rows: int, *, seed: int, style: str, years: YearSpec | None, unfamiliar_year_share: float = 0.0
+) -> list[tuple[Truth, dict]]:
     rng = np.random.default_rng(seed)
     out = []
     sentence_shapes = SENTENCE_SHAPES[style] + (_TRAIN_SENTENCES if style == "train" else _HOLDOUT_SENTENCES)
@@ -206,7 +208,7 @@ def _document_rows(rows: int, *, seed: int, style: str, years: YearSpec | None) 
         label = int(attrs["label"])
         if i % 3 == 0:
             table = TableStyle(rng, style)
-            if style == "train" and rng.random() < UNFAMILIAR_YEAR_SHARE:
+            if unfamiliar_year_share and rng.random() < unfamiliar_year_share:
                 table = _unfamiliar_year_header(table, rng)
             truth = Truth(row_text(table.header, table.row(attrs, rng)), TABLE_ROW, label)
         elif i % 3 == 1:
@@ -225,8 +227,10 @@ def document_texts(rows: int, *, seed: int = 11, style: str = "train", years: Ye
 
 
 def document_frame(rows: int, *, seed: int = 11, style: str = "train", years: YearSpec | None = None) -> pd.DataFrame:
-    """The same texts as rows of the training CSV (text, label, year, material, condition, component, shape)."""
-    pairs = _document_rows(rows, seed=seed, style=style, years=years)
+    """The same texts as rows of the training CSV (text, label, year, material, condition, component, shape); in the
+    training style a share of the tables has a year column without a familiar header (UNFAMILIAR_YEAR_SHARE)."""
+    share = UNFAMILIAR_YEAR_SHARE if style == "train" else 0.0
+    pairs = _document_rows(rows, seed=seed, style=style, years=years, unfamiliar_year_share=share)
     return pd.DataFrame(
         {
             "text": [t.text for t, _ in pairs],

@@ -172,7 +172,7 @@ class TableStyle:
 
 
 def _made_up_words(count: int, *, seed: int = 0) -> tuple[str, ...]:
-    """Pronounceable words no header list, phrasing or held-out style uses (stand-ins for a header never seen)."""
+    """Pronounceable made-up words, none a word of a header list (stand-ins for a header the model never met)."""
     rng = np.random.default_rng(seed)
     consonants, vowels = "bdfgklmnprstvz", "aeiou"
     taken = {w.lower() for styles in HEADERS.values() for names in styles.values() for h in names for w in h.split()}

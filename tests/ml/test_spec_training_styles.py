@@ -52,6 +52,14 @@ def test_the_segment_score_trains_on_the_familiar_headers_only():
     assert not any(re.search(r"(?:^|; )Column \d:", t) for t in texts)  # the shipped score's data is unchanged
 
 
+def test_the_made_up_headers_are_no_word_of_the_held_out_documents():
+    from ml.data.spec_documents import held_out_documents
+
+    made_up = {w.lower() for w in UNFAMILIAR_YEAR_HEADERS if w}
+    words = {w for d, _ in held_out_documents(100, seed=4249) for t in d.truth for w in re.findall(r"[^\W\d_]+", t.text.lower())}
+    assert len(made_up) == 80 and not made_up & words
+
+
 def test_the_held_out_style_keeps_its_own_year_headers():
     frame = document_frame(1500, seed=13, style="holdout")
     tables = frame[frame["shape"] == "document-holdout-table-row"]

@@ -171,7 +171,36 @@ class TableStyle:
         return tuple(values[role] if role in values else _code(role[5:], rng) for role, _ in self.columns)
 
 
-def _document_rows(rows: int, *, seed: int, style: str, years: YearSpec | None) -> list[tuple[Truth, dict]]:
+def _made_up_words(count: int, *, seed: int = 0) -> tuple[str, ...]:
+    """Pronounceable made-up words, none a word of a header list (stand-ins for a header the model never met)."""
+    rng = np.random.default_rng(seed)
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    taken = {w.lower() for styles in HEADERS.values() for names in styles.values() for h in names for w in h.split()}
+    words: list[str] = []
+    while len(words) < count:
+        syllables = [consonants[rng.integers(len(consonants))] + vowels[rng.integers(len(vowels))] for _ in range(rng.integers(2, 4))]
+        word = "".join(syllables) + consonants[rng.integers(len(consonants))]
+        if word not in taken and word not in words:
+            words.append(word)
+    return tuple(w.capitalize() for w in words)
+
+
+# Training tables whose year column has a header that tells nothing: none (a table without a header row reads
+# "Column 3: 1987") or a made-up word. The model must take the bare number of a column that is not a code column
+# as the year, whatever its header, so an unseen header ("Dated" is held out) does not hide the year.
+UNFAMILIAR_YEAR_SHARE = 0.3
+UNFAMILIAR_YEAR_HEADERS = ("",) * 20 + _made_up_words(80)
+
+
+def _unfamiliar_year_header(table: TableStyle, rng: np.random.Generator) -> TableStyle:
+    header = UNFAMILIAR_YEAR_HEADERS[rng.integers(len(UNFAMILIAR_YEAR_HEADERS))]
+    table.columns = [(role, header if role == "year" else h) for role, h in table.columns]
+    return table
+
+
+def _document_rows(
+    rows: int, *, seed: int, style: str, years: YearSpec | None, unfamiliar_year_share: float = 0.0
+) -> list[tuple[Truth, dict]]:
     rng = np.random.default_rng(seed)
     out = []
     sentence_shapes = SENTENCE_SHAPES[style] + (_TRAIN_SENTENCES if style == "train" else _HOLDOUT_SENTENCES)
@@ -179,6 +208,8 @@ def _document_rows(rows: int, *, seed: int, style: str, years: YearSpec | None) 
         label = int(attrs["label"])
         if i % 3 == 0:
             table = TableStyle(rng, style)
+            if unfamiliar_year_share and rng.random() < unfamiliar_year_share:
+                table = _unfamiliar_year_header(table, rng)
             truth = Truth(row_text(table.header, table.row(attrs, rng)), TABLE_ROW, label)
         elif i % 3 == 1:
             shapes = LIST_SHAPES[style]
@@ -196,8 +227,10 @@ def document_texts(rows: int, *, seed: int = 11, style: str = "train", years: Ye
 
 
 def document_frame(rows: int, *, seed: int = 11, style: str = "train", years: YearSpec | None = None) -> pd.DataFrame:
-    """The same texts as rows of the training CSV (text, label, year, material, condition, component, shape)."""
-    pairs = _document_rows(rows, seed=seed, style=style, years=years)
+    """The same texts as rows of the training CSV (text, label, year, material, condition, component, shape); in the
+    training style a share of the tables has a year column without a familiar header (UNFAMILIAR_YEAR_SHARE)."""
+    share = UNFAMILIAR_YEAR_SHARE if style == "train" else 0.0
+    pairs = _document_rows(rows, seed=seed, style=style, years=years, unfamiliar_year_share=share)
     return pd.DataFrame(
         {
             "text": [t.text for t, _ in pairs],

@@ -76,6 +76,10 @@ def _page_runs(page, *, fast: bool = True) -> list[_Run]:
     if found is not None:
         runs = []
         for x, y, size, text in found:
+            if "\n" not in text:  # most runs: one line
+                if text.strip():
+                    runs.append(_Run(x, y, size, text.strip()))
+                continue
             for k, piece in enumerate(text.split("\n")):
                 if piece.strip():
                     runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
@@ -109,21 +113,18 @@ def _lines(runs: list[_Run]) -> list[_Line]:
     return lines
 
 
-def _columns_fit(line: _Line, columns: list[float], tolerance: float) -> bool:
-    """Every run of the line starts at one of the columns, each column used at most once."""
+def _cells(line: _Line, columns: list[float], tolerance: float, *, fit: bool = True) -> tuple[str, ...] | None:
+    """The line's text per column (each run to its nearest column); with `fit`, None unless every run starts
+    at one of the columns (the first within tolerance), each column used at most once."""
+    cells = [""] * len(columns)
     used = set()
     for run in line.runs:
-        hit = next((i for i, x in enumerate(columns) if abs(run.x - x) <= tolerance), None)
-        if hit is None or hit in used:
-            return False
-        used.add(hit)
-    return True
-
-
-def _cells(line: _Line, columns: list[float], tolerance: float) -> tuple[str, ...]:
-    cells = [""] * len(columns)
-    for run in line.runs:
         distances = [abs(run.x - x) for x in columns]
+        if fit:
+            hit = next((i for i, d in enumerate(distances) if d <= tolerance), None)
+            if hit is None or hit in used:
+                return None
+            used.add(hit)
         nearest = min(distances)
         if nearest <= tolerance:
             i = distances.index(nearest)
@@ -137,13 +138,14 @@ def _table_at(lines: list[_Line], start: int) -> tuple[Block | None, int]:
         return None, start
     columns = [r.x for r in header.runs]
     tolerance = max(2.0, 0.4 * header.size)
+    rows = []
     end = start + 1
-    while end < len(lines) and len(lines[end].runs) >= 2 and _columns_fit(lines[end], columns, tolerance):
+    while end < len(lines) and len(lines[end].runs) >= 2 and (row := _cells(lines[end], columns, tolerance)) is not None:
+        rows.append(row)
         end += 1
-    if end - start < 2:
+    if not rows:
         return None, start
-    rows = tuple(_cells(line, columns, tolerance) for line in lines[start:end])
-    return Block(TABLE, rows=rows), end
+    return Block(TABLE, rows=(_cells(header, columns, tolerance, fit=False), *rows)), end
 
 
 def _text_blocks(lines: list[_Line], page: int, body: float, gap: float) -> list[Block]:

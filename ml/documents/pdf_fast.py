@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import re
 
+_NUMBER = rb"[-+]?(?:\d+\.?\d*|\.\d+)"
+_LITERAL = rb"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
+# "BT x y Td (text) Tj ET", most of a table's text objects, is one token; its groups give the position and text.
+_SIMPLE_TEXT = rb"BT\s+(?P<x>%s)\s+(?P<y>%s)\s+Td\s*(?P<text>%s)\s*Tj\s+ET(?![^\s\[\]()<>{}/%%])" % (_NUMBER, _NUMBER, _LITERAL)
+_SIMPLE_TEXT_RE = re.compile(_SIMPLE_TEXT)
+_SIMPLE_STARTS = frozenset(b"BT" + bytes([c]) for c in b" \t\n\r\f\v")  # an operator token holds no whitespace
 _TOKEN_RE = re.compile(
-    rb"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
-    rb"|<[0-9A-Fa-f\s]*>"  # a hex string
+    re.sub(rb"\(\?P<\w+>", b"(?:", _SIMPLE_TEXT)
+    + rb"|" + _LITERAL
+    + rb"|<[0-9A-Fa-f\s]*>"  # a hex string
     rb"|/[^\s/\[\]()<>{}%]*"  # a name
-    rb"|[-+]?(?:\d+\.?\d*|\.\d+)"  # a number
-    rb"|[A-Za-z'\"*]+[01]?"  # an operator
+    rb"|" + _NUMBER
+    + rb"|[A-Za-z'\"*]+[01]?"  # an operator
     rb"|\[|\]"
     rb"|%[^\r\n]*"  # a comment
     rb"|<<|>>"
     rb"|\S",  # anything else: the fast path gives up
     re.DOTALL,
-)
+)  # fmt: skip
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
 _ESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\r\n]|.)", re.DOTALL)
 _ENCODINGS = {None, "/WinAnsiEncoding", "/StandardEncoding"}
@@ -182,8 +189,8 @@ def _text_object(state: _State, tokens: list[bytes]) -> None:
         elif first in (b"/", b"%") or token in (b"<<", b">>"):
             value = token.decode("latin-1")
         elif first.isalpha() or first in b"'\"*":
-            if arrays:
-                raise _GiveUp
+            if arrays or token[:3] in _SIMPLE_STARTS:
+                raise _GiveUp  # an operator inside an array; a whole text object inside this one (no ET between)
             _operate(state, token, args)
             args = []
             continue
@@ -200,14 +207,19 @@ def page_runs(page) -> list[tuple[float, float, float, str]] | None:
     if contents is None:
         return []
     tokens = _TOKEN_RE.findall(contents.get_data())
-    marks = [i for i, token in enumerate(tokens) if token in _MARKS]
+    marks = [i for i, token in enumerate(tokens) if token in _MARKS or token[:3] in _SIMPLE_STARTS]
     state = _State()
     try:
         k = 0
         while k < len(marks):
             i = marks[k]
             op = tokens[i]
-            if op == b"BT":
+            if op[:3] in _SIMPLE_STARTS:
+                found = _SIMPLE_TEXT_RE.match(op)
+                state.tm = state.tlm = [1.0, 0.0, 0.0, 1.0, float(found["x"]), float(found["y"])]  # BT, then x y Td
+                state.moved = True
+                state.show(_literal(found["text"]))
+            elif op == b"BT":
                 k += 1
                 while k < len(marks) and tokens[marks[k]] != b"ET":
                     k += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators

@@ -69,3 +69,39 @@ def test_content_the_tokenizer_cannot_follow_goes_to_pypdf(stream):
     content.set_data(stream)  # tried: a nested parenthesis, an inline image
     page[NameObject("/Contents")] = writer._add_object(content)
     assert page_runs(page) is None
+
+
+def _page_with(stream: bytes):
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(300, 300)
+    font = DictionaryObject(
+        {NameObject(k): NameObject(v) for k, v in (("/Type", "/Font"), ("/Subtype", "/Type1"), ("/BaseFont", "/Helvetica"))}
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    content = DecodedStreamObject()
+    content.set_data(stream)
+    page[NameObject("/Contents")] = writer._add_object(content)
+    return page
+
+
+@pytest.mark.parametrize(
+    ("stream", "fast_path"),
+    [
+        (b"BT /F1 10 Tf ET\nBT 20 200 Td (Part) Tj ET\nBT 90 200 Td (Year) Tj ET", True),  # the one-token text objects
+        (b"BT /F1 10 Tf ET BT 20 200 Td(Part)Tj\nET BT 90.5 200 Td (Ye\\(a\\)r) Tj ET/F1 10 Tf", True),  # no space; ET, a name
+        (b"q 1 0 0 1 5 7 cm BT /F1 10 Tf ET BT 20 200 Td (Part) Tj ET Q BT +90 -2.5 Td (Year) Tj ET", True),  # cm applies
+        (b"BT /F1 10 Tf 20 200 Td (Part) Tj ETX BT 90 200 Td (Year) Tj ET", False),  # "ETX" is not ET: pypdf reads it
+    ],
+)
+def test_whole_simple_text_objects_read_as_pypdf_reads_them(stream, fast_path):
+    from ml.documents.pdf import _page_runs
+
+    page = _page_with(stream)
+    fast = [(round(r.x, 3), round(r.y, 3), r.text) for r in _page_runs(page)]
+    slow = [(round(r.x, 3), round(r.y, 3), r.text) for r in _page_runs(page, fast=False)]
+    assert (page_runs(page) is not None) == fast_path
+    assert fast == slow and [t for _, _, t in fast] == ["Part", "Ye(a)r" if b"Ye\\(" in stream else "Year"]

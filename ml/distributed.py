@@ -115,7 +115,7 @@ def fit_distributed(
     from torch.nn.parallel import DistributedDataParallel
     from torch.utils.data import DistributedSampler
 
-    from ml.training_loop import FitHistory, batch_due, batch_metrics, predict_proba, seed_everything
+    from ml.training_loop import BestWeights, FitHistory, batch_due, batch_metrics, predict_proba, seed_everything
 
     seed_everything(config.seed)
     model.to(device)
@@ -127,6 +127,7 @@ def fit_distributed(
     x_all, y_all = torch.as_tensor(train_ids), torch.as_tensor(train_labels, dtype=torch.float32)
     sampler = DistributedSampler(range(len(x_all)), num_replicas=context.world_size, rank=context.rank, shuffle=True, seed=config.seed)
     per_rank = max(1, config.batch_size // context.world_size)
+    best = BestWeights()  # on the main rank, the one whose model is kept
     for epoch in range(config.epochs):
         ddp.train()
         sampler.set_epoch(epoch)
@@ -155,8 +156,10 @@ def fit_distributed(
             for key, target in (("train_loss", history.train_loss), ("val_accuracy", history.val_accuracy), ("val_loss", history.val_loss)):
                 target.append(metrics[key])
             history.epoch_seconds.append(metrics["epoch_seconds"])
+            best.offer(model, epoch, metrics["val_loss"])
             if on_epoch:
                 on_epoch(epoch, metrics)
+    best.restore(model, history)
     model.eval()
     return history
 

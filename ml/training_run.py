@@ -141,7 +141,7 @@ def _train(config: TrainConfig, tracking_uri: str, *, context: distributed.DistC
             parity_ids = steps.parity_ids(data, config.parity_rows)
             parity = export_and_verify(model, tmp / bundle_files.MODEL_FILE, parity_ids, max_length=data.spec.max_length)
             metrics = {**evaluation.metrics, **calibration.metrics, "onnx_parity_max_abs_diff": parity}
-            metrics["train_seconds"] = time.perf_counter() - started
+            metrics |= {"train_seconds": time.perf_counter() - started, "best_epoch": history.best_epoch + 1}
             mlflow.log_metrics(metrics)
             for path in steps.write_evaluation_files(
                 tmp, model_type=config.model_type, data=data, evaluation=evaluation, history=history, calibration=calibration

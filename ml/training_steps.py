@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ml.data import data_digest, held_out_sets, load_csv, split
+from ml.data.real_text import real_text_sets
 from ml.text import TokenizerSpec, build_spec, encode_batch
 
 EVALUATION_FILES = (
@@ -107,7 +108,8 @@ def fit_model(
 
 
 def evaluate_model(model, data: TrainingData, *, holdout_rows: int, seed: int) -> Evaluation:
-    """Test-set metrics and the accuracy on each held-out set (unseen shapes, unseen years, years out of range)."""
+    """Test-set metrics and the accuracy on each held-out set: unseen shapes, unseen years, years out of range
+    (ml.data.held_out_sets, the gate's frozen holdout too) and the real-text families (ml.data.real_text)."""
     import torch
 
     from ml.calibration import expected_calibration_error
@@ -120,7 +122,8 @@ def evaluate_model(model, data: TrainingData, *, holdout_rows: int, seed: int) -
     metrics = {f"test_{k}": v for k, v in test_metrics.items() if k not in ("confusion_matrix", "rows")}
     metrics["test_ece"] = expected_calibration_error(data.y_test, test_probs)
     sets = {"test": (data.test, test_probs)}
-    for name, held in held_out_sets(holdout_rows, seed=seed).items():
+    held_out = {**held_out_sets(holdout_rows, seed=seed), **real_text_sets(holdout_rows, seed=seed + 101)}
+    for name, held in held_out.items():
         probs = predict_proba(model, encode_batch(held["text"].tolist(), data.spec), device=cpu)
         metrics[f"{name}_accuracy"] = classification_metrics(held["label"].to_numpy(), probs)["accuracy"]
         sets[name] = (held, probs)

@@ -17,6 +17,8 @@ from ml.data import data_digest, held_out_sets, load_csv, split
 from ml.data.real_text import real_text_sets
 from ml.text import TokenizerSpec, build_spec, encode_batch
 
+# Words seen once in the training texts read as <unk>: the model meets <unk> in training and learns to read past it.
+MIN_COUNT = 2
 EVALUATION_FILES = (
     "confusion_matrix.png",
     "roc_curve.png",
@@ -58,7 +60,7 @@ def load_training_data(path: Path, *, seed: int, max_length: int) -> TrainingDat
     frame = load_csv(path)
     digest = data_digest(frame)
     train_df, val_df, test_df = split(frame, seed=seed)
-    spec = build_spec(train_df["text"], max_length=max_length)
+    spec = build_spec(train_df["text"], max_length=max_length, min_count=MIN_COUNT)
     train_ids, val_ids, test_ids = (encode_batch(d["text"].tolist(), spec) for d in (train_df, val_df, test_df))
     y_train, y_val, y_test = (d["label"].to_numpy().astype(np.float32) for d in (train_df, val_df, test_df))
     return TrainingData(frame, digest, train_df, val_df, test_df, spec, train_ids, val_ids, test_ids, y_train, y_val, y_test)

@@ -13,9 +13,10 @@ import pandas as pd
 
 from ml.data import real_text_words as rw
 from ml.data.phrasing import COMPONENTS, CONDITION_PHRASES, YEAR_PHRASES
-from ml.data.typos import typo_words
+from ml.data.typos import LETTERS, known_words, typo_words
 from ml.data.years import HOLDOUT_YEARS, YearSpec, sample_years
 from ml.domain import COMPLIANT_CONDITIONS, COMPLIANT_MATERIALS, CONDITIONS, CUTOFF_YEAR, MATERIAL_FORMS, MATERIALS, label_for
+from ml.typo_snap import candidate_targets, snap
 
 FAMILIES = ("typos", "distractors", "key_value", "multi_clause")
 SIDES = ("train", "holdout")
@@ -41,6 +42,21 @@ def _attributes(rng: np.random.Generator, n: int, years: YearSpec | None) -> lis
         label = label_for(year=year, condition=condition, material=material)
         out.append({"year": year, "material": material, "condition": condition, "label": label})
     return out
+
+
+def junk(rng: np.random.Generator) -> str:
+    """A made-up word (a name, a code), seen about once in any training set: it reads as <unk>."""
+    while True:
+        word = "".join(LETTERS[int(i)] for i in rng.integers(len(LETTERS), size=int(rng.integers(5, 9))))
+        if word not in known_words() and snap(word, candidate_targets()) is None:
+            return word
+
+
+def _noisy(phrases: tuple[str, ...], noise: str, rng: np.random.Generator, side: str, share: float = 0.25) -> str:
+    """A phrase; on the training side, with probability `share`, the noise phrase instead (junk filled in)."""
+    if side == "train" and rng.random() < share:
+        return noise.replace("{junk}", junk(rng))
+    return _pick(rng, phrases)
 
 
 def _case(text: str, rng: np.random.Generator) -> str:
@@ -69,6 +85,7 @@ def _typo_text(a: dict, rng: np.random.Generator, side: str) -> str:
     abbreviated = rng.random() < 0.5
     years = rw.YEAR_ABBREVIATIONS[side] if abbreviated else YEAR_PHRASES
     conditions = rw.CONDITION_ABBREVIATIONS[side] if rng.random() < 0.5 else tuple(CONDITION_PHRASES)
+    years = (_noisy(years, rw.NOISE_YEAR_PHRASE, rng, side),)
     parts = _parts(a, rng, year_phrases=years, condition_phrases=conditions)
     text = _pick(rng, rw.TYPO_SHAPES).format(**parts).lower()
     return _case(typo_words(text, rw.TYPO_KINDS[side], rng), rng)
@@ -86,7 +103,9 @@ def _distractor_year(rng: np.random.Generator, year: int) -> int:
 
 
 def _distractor(a: dict, rng: np.random.Generator, side: str) -> str:
-    return _pick(rng, rw.DISTRACTORS[side]).format(d=_distractor_year(rng, a["year"]), n2=rng.integers(10, 99), n3=rng.integers(100, 999))
+    return _noisy(rw.DISTRACTORS[side], rw.NOISE_DISTRACTOR, rng, side).format(
+        d=_distractor_year(rng, a["year"]), n2=rng.integers(10, 99), n3=rng.integers(100, 999)
+    )
 
 
 def _distractor_text(a: dict, rng: np.random.Generator, side: str) -> str:
@@ -107,7 +126,7 @@ def _key_value_text(a: dict, rng: np.random.Generator, side: str) -> str:
     }
     roles = ["material", "year", "condition"] + (["component"] if rng.random() < 0.7 else [])
     sep = _pick(rng, rw.KEY_SEPARATORS[side])
-    fields = [f"{_pick(rng, keys[role])}{sep}{values[role]}" for role in roles]
+    fields = [f"{_noisy(keys[role], '{junk}', rng, side, 0.15).capitalize()}{sep}{values[role]}" for role in roles]
     if rng.random() < 0.3:
         extra = _pick(rng, rw.EXTRA_FIELDS)
         fields.append(extra.format(n2=rng.integers(1, 60), n3=rng.integers(100, 999), n8=rng.integers(10**7, 10**8)))
@@ -116,10 +135,14 @@ def _key_value_text(a: dict, rng: np.random.Generator, side: str) -> str:
 
 def _multi_clause_text(a: dict, rng: np.random.Generator, side: str) -> str:
     clauses = rw.CLAUSES[side]
-    parts = _parts(a, rng, year_phrases=YEAR_PHRASES, condition_phrases=tuple(CONDITION_PHRASES))
+    parts = _parts(
+        a, rng, year_phrases=(_noisy(YEAR_PHRASES, rw.NOISE_YEAR_PHRASE, rng, side, 0.2),), condition_phrases=tuple(CONDITION_PHRASES)
+    )
     said = [_pick(rng, clauses[role]).format(**parts) for role in ("material", "year", "condition")]
     remarks = clauses["remark"]
     said += [remarks[i] for i in rng.choice(len(remarks), size=int(rng.integers(1, 3)), replace=False)]
+    if side == "train" and rng.random() < 0.3:
+        said.append(rw.NOISE_REMARK.format(junk=junk(rng)))
     said = [said[i] for i in rng.permutation(len(said))]
     connectors = rw.CONNECTORS[side]
     text = said[0]

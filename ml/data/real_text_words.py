@@ -33,7 +33,7 @@ DISTRACTORS = {
         *("inspected in {d}", "replaced {d}", "replaced in {d}", "P/N {d}-{n2}", "part no. {d}-{n3}"),
         *("lot {d}", "serial {d}-{n3}", "model year {d}", "for model year {d}", "last overhaul {d}"),
     ),
-    "holdout": ("last inspected in {d}", "re-installed {d}", "overhauled {d}", "P/N {n2}-{d}", "lot {d}/{n2}", "model yr. {d}"),
+    "holdout": ("last inspected in {d}", "re-installed {d}", "overhauled {d}", "P/N {n2}-{d}", "lot {d}/{n2}", "fits {d} models"),
 }
 # How a description and its distractors are put together ({dist}: one distractor, {dist2}: another).
 DISTRACTOR_SHAPES = (
@@ -63,6 +63,11 @@ KEYS = {
 KEY_SEPARATORS = {"train": (": ", "=", " - ", " "), "holdout": (" :: ", " -> ")}
 FIELD_SEPARATORS = {"train": (" | ", "; ", ", ", " / "), "holdout": (" ¦ ", " || ")}
 EXTRA_FIELDS = ("Qty: {n2}", "Bay: {n2}", "S/N: {n8}", "Ref: R{n3}")
+# Training only: words seen once (a name, a code) read as <unk> (ml.training_steps.MIN_COUNT), so the model learns
+# that an unknown word is no reason to ignore a year, unless a manufacture phrase names another one.
+NOISE_YEAR_PHRASE = "{junk} {y}"
+NOISE_DISTRACTOR = "{junk} {d}"
+NOISE_REMARK = "checked by {junk}"
 
 # Multi-clause descriptions: a material, a year, a condition clause and one or two remarks, joined.
 CLAUSES = {

@@ -45,7 +45,7 @@ def _attributes(rng: np.random.Generator, n: int, years: YearSpec | None) -> lis
 
 
 def junk(rng: np.random.Generator) -> str:
-    """A made-up word (a name, a code), seen about once in any training set: it reads as <unk>."""
+    """A made-up word (a name, a code), seen about once in any training set."""
     while True:
         word = "".join(LETTERS[int(i)] for i in rng.integers(len(LETTERS), size=int(rng.integers(5, 9))))
         if word not in known_words() and snap(word, candidate_targets()) is None:

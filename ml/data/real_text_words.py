@@ -63,8 +63,8 @@ KEYS = {
 KEY_SEPARATORS = {"train": (": ", "=", " - ", " "), "holdout": (" :: ", " -> ")}
 FIELD_SEPARATORS = {"train": (" | ", "; ", ", ", " / "), "holdout": (" ¦ ", " || ")}
 EXTRA_FIELDS = ("Qty: {n2}", "Bay: {n2}", "S/N: {n8}", "Ref: R{n3}")
-# Training only: words seen once (a name, a code) read as <unk> (ml.training_steps.MIN_COUNT), so the model learns
-# that an unknown word is no reason to ignore a year, unless a manufacture phrase names another one.
+# Training only: made-up words (a name, a code), each seen about once, so the model learns that an unfamiliar word
+# is no reason to ignore a year, unless a manufacture phrase names another one.
 NOISE_YEAR_PHRASE = "{junk} {y}"
 NOISE_DISTRACTOR = "{junk} {d}"
 NOISE_REMARK = "checked by {junk}"

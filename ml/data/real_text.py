@@ -8,6 +8,8 @@ ml.domain.label_for on the manufacture year, whatever other years the text holds
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -44,12 +46,21 @@ def _attributes(rng: np.random.Generator, n: int, years: YearSpec | None) -> lis
     return out
 
 
-def junk(rng: np.random.Generator) -> str:
-    """A made-up word (a name, a code), seen about once in any training set."""
-    while True:
+@cache
+def junk_words(count: int = 40) -> tuple[str, ...]:
+    """Made-up words (technicians' names, codes): a fixed pool, so a sample of the training distribution holds no
+    word its model never saw (monitoring's text drift stays quiet)."""
+    rng = np.random.default_rng(2026)
+    words: dict[str, None] = {}
+    while len(words) < count:
         word = "".join(LETTERS[int(i)] for i in rng.integers(len(LETTERS), size=int(rng.integers(5, 9))))
         if word not in known_words() and snap(word, candidate_targets()) is None:
-            return word
+            words[word] = None
+    return tuple(words)
+
+
+def junk(rng: np.random.Generator) -> str:
+    return _pick(rng, junk_words())
 
 
 def _noisy(phrases: tuple[str, ...], noise: str, rng: np.random.Generator, side: str, share: float = 0.25) -> str:

@@ -50,7 +50,6 @@ class _Words:
 
 
 def _words(text: str, spec: TokenizerSpec) -> _Words:
-    unk = spec.index[UNK]
     spans, slices, ids = [], [], []
     for match in _WORD_RE.finditer(text):
         tokens = split_tokens(match.group(), unicode_form=spec.unicode_form, lowercase=spec.lowercase)
@@ -60,7 +59,7 @@ def _words(text: str, spec: TokenizerSpec) -> _Words:
         tokens = tokens[:room]
         spans.append(match.span())
         slices.append((len(ids), len(ids) + len(tokens)))
-        ids.extend(spec.index.get(tok, unk) for tok in tokens)
+        ids.extend(spec.token_id(tok) for tok in tokens)
     return _Words(spans, slices, ids)
 
 

@@ -12,6 +12,10 @@ _HELD_OUT = (
     ("holdout_shapes_accuracy", "unseen shapes"),
     ("holdout_years_accuracy", "unseen years"),
     ("out_of_range_years_accuracy", "years out of range"),
+    ("holdout_typos_accuracy", "typos"),
+    ("holdout_distractors_accuracy", "distractor years"),
+    ("holdout_key_value_accuracy", "key-value rows"),
+    ("holdout_multi_clause_accuracy", "multi-clause"),
 )
 _DOCUMENTS = (("documents_component_accuracy", "component accuracy"), ("documents_components_found", "components found"))
 

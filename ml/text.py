@@ -6,6 +6,10 @@ A `TokenizerSpec` (saved as JSON beside every model) fully determines the mappin
 Numbers are not looked up as words: every digit becomes a place-value token (``1985`` ->
 ``#3:1 #2:9 #1:8 #0:5``), so a model sees the thousands, hundreds, tens and units of a year it
 never met in training through tokens it has met.
+
+Version 2 specs also snap typos (ml.typo_snap): a word the vocabulary does not know that is one edit from exactly
+one of the spec's `snap_targets` reads as that word ("seel" -> "steel"). Version 1 specs never snap, so an old
+bundle encodes exactly as it did when it was trained.
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-SPEC_VERSION = 1
+from ml.typo_snap import NEVER_SNAP, candidate_targets, snap
+
+SPEC_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
+_SNAP_CACHE_LIMIT = 100_000
 PAD, UNK, BIGNUM = "<pad>", "<unk>", "<bignum>"
 RESERVED = (PAD, UNK, BIGNUM)
 MAX_DIGITS = 6  # longer digit runs (serial numbers) collapse to one <bignum> token
@@ -41,11 +49,15 @@ class TokenizerSpec:
     lowercase: bool = True
     unicode_form: str = "NFKC"
     version: int = SPEC_VERSION
+    snap_targets: tuple[str, ...] = ()
+    never_snap: tuple[str, ...] = NEVER_SNAP
     index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _snapped: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.version != SPEC_VERSION:
-            raise TokenizerError(f"tokenizer spec version {self.version} is not supported (expected {SPEC_VERSION})")
+        _check_version(self.version)
+        if self.version == 1 and self.snap_targets:
+            raise TokenizerError("a version 1 tokenizer spec cannot have snap_targets (typo snapping is version 2)")
         if tuple(self.vocab[: len(RESERVED)]) != RESERVED:
             raise TokenizerError(f"tokenizer vocabulary must start with {RESERVED}")
         if len(set(self.vocab)) != len(self.vocab):
@@ -53,7 +65,33 @@ class TokenizerSpec:
         if self.max_length < 1:
             raise TokenizerError("max_length must be positive")
         object.__setattr__(self, "vocab", tuple(self.vocab))
+        object.__setattr__(self, "snap_targets", tuple(self.snap_targets))
+        object.__setattr__(self, "never_snap", tuple(self.never_snap))
         object.__setattr__(self, "index", {tok: i for i, tok in enumerate(self.vocab)})
+        object.__setattr__(self, "_snapped", {})
+        missing = [t for t in self.snap_targets if t not in self.index]
+        if missing:
+            raise TokenizerError(f"tokenizer snap_targets not in the vocabulary: {missing[:5]}")
+
+    def token_id(self, token: str) -> int:
+        """The id of one token: its own, else (version 2) the id of the target it snaps to, else <unk>'s."""
+        idx = self.index.get(token)
+        if idx is not None:
+            return idx
+        if not self.snap_targets:
+            return self.index[UNK]
+        cached = self._snapped.get(token)
+        if cached is None:
+            target = snap(token, self.snap_targets, self.never_snap)
+            cached = self.index[target] if target else self.index[UNK]
+            if len(self._snapped) >= _SNAP_CACHE_LIMIT:
+                self._snapped.clear()
+            self._snapped[token] = cached
+        return cached
+
+    def knows(self, token: str) -> bool:
+        """Whether the token reads as something other than <unk> (directly or snapped)."""
+        return token in self.index or self.token_id(token) != self.index[UNK]
 
     @property
     def vocab_size(self) -> int:
@@ -62,7 +100,13 @@ class TokenizerSpec:
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("index")
+        data.pop("_snapped")
         data["vocab"] = list(self.vocab)
+        if self.version == 1:  # the v1 file format, unchanged
+            data.pop("snap_targets")
+            data.pop("never_snap")
+        else:
+            data["snap_targets"], data["never_snap"] = list(self.snap_targets), list(self.never_snap)
         return data
 
     def save(self, path: str | Path) -> Path:
@@ -73,12 +117,17 @@ class TokenizerSpec:
     @classmethod
     def from_dict(cls, data: dict) -> TokenizerSpec:
         try:
+            version = _check_version(int(data["version"]))
+            snapping = {}
+            if version >= 2:  # a v2 spec names its targets; a v1 spec has none and never snaps
+                snapping = {"snap_targets": tuple(data["snap_targets"]), "never_snap": tuple(data["never_snap"])}
             return cls(
                 vocab=tuple(data["vocab"]),
                 max_length=int(data["max_length"]),
                 lowercase=bool(data["lowercase"]),
                 unicode_form=str(data["unicode_form"]),
-                version=int(data["version"]),
+                version=version,
+                **snapping,
             )
         except (KeyError, TypeError) as exc:
             raise TokenizerError(f"tokenizer spec is missing or has a bad field: {exc}") from exc
@@ -90,6 +139,15 @@ class TokenizerSpec:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TokenizerError(f"cannot read tokenizer spec {path}: {exc}") from exc
         return cls.from_dict(data)
+
+
+def _check_version(version: int) -> int:
+    if version not in SUPPORTED_VERSIONS:
+        raise TokenizerError(
+            f"tokenizer spec version {version} is not supported (this code reads versions {SUPPORTED_VERSIONS}): "
+            "update the serving code before deploying this bundle"
+        )
+    return version
 
 
 def normalize(text: str, *, unicode_form: str = "NFKC", lowercase: bool = True) -> str:
@@ -113,22 +171,36 @@ def split_tokens(text: str, *, unicode_form: str = "NFKC", lowercase: bool = Tru
     return out
 
 
+# A word that snaps to a target and is this many times rarer is a typo: it stays out of the vocabulary so that it
+# snaps ("stel" reads as "steel"). Rarer words that are real ("air" beside "fair") are far more common than that.
+TYPO_RARITY = 20
+
+
 def build_spec(texts: Iterable[str], *, max_length: int = 64, min_count: int = 1, max_vocab: int = 10_000) -> TokenizerSpec:
-    """Fit a vocabulary on training texts. Every digit token is always present."""
+    """Fit a version 2 vocabulary on training texts. Every digit token is always present; the snap targets are the
+    candidate words (ml.typo_snap.candidate_targets) the texts contain; rare typos of a target are left out."""
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(split_tokens(text))
     fixed = list(RESERVED) + list(DIGIT_TOKENS)
     taken = set(fixed)
-    words = [tok for tok, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count and tok not in taken]
-    return TokenizerSpec(vocab=tuple(fixed + words[: max(0, max_vocab - len(fixed))]), max_length=max_length)
+    targets = [w for w in candidate_targets() if counts[w] >= min_count]
+
+    def typo(tok: str, n: int) -> bool:
+        target = None if tok in targets else snap(tok, targets, NEVER_SNAP)
+        return target is not None and n * TYPO_RARITY < counts[target]
+
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    words = [tok for tok, n in ranked if n >= min_count and tok not in taken and not typo(tok, n)]
+    vocab = tuple(fixed + words[: max(0, max_vocab - len(fixed))])
+    kept = set(vocab)
+    return TokenizerSpec(vocab=vocab, max_length=max_length, snap_targets=tuple(t for t in targets if t in kept))
 
 
 def encode(text: str, spec: TokenizerSpec) -> list[int]:
     """One text -> ids, truncated to spec.max_length, unpadded."""
     tokens = split_tokens(text, unicode_form=spec.unicode_form, lowercase=spec.lowercase)[: spec.max_length]
-    unk = spec.index[UNK]
-    return [spec.index.get(tok, unk) for tok in tokens]
+    return [spec.token_id(tok) for tok in tokens]
 
 
 def encode_batch(texts: Sequence[str], spec: TokenizerSpec, *, to_longest: bool = False) -> np.ndarray:
@@ -167,4 +239,4 @@ def unknown_share(text: str, spec: TokenizerSpec) -> float:
     tokens = split_tokens(text, unicode_form=spec.unicode_form, lowercase=spec.lowercase)
     if not tokens:
         return 0.0
-    return sum(tok not in spec.index for tok in tokens) / len(tokens)
+    return sum(not spec.knows(tok) for tok in tokens) / len(tokens)

@@ -245,12 +245,27 @@ def document_frame(rows: int, *, seed: int = 11, style: str = "train", years: Ye
 
 
 DOCUMENT_SHARE = 0.25
+REAL_TEXT_SHARE = 0.2
 
 
-def training_frame(rows: int, *, seed: int = 7, document_share: float = DOCUMENT_SHARE, years: YearSpec | None = None) -> pd.DataFrame:
-    """The default training data: generated descriptions plus a share of document-style texts, shuffled."""
-    documents = round(rows * document_share)
-    parts = [generate(rows - documents, seed=seed, years=years), document_frame(documents, seed=seed + 17, years=years)]
+def training_frame(
+    rows: int,
+    *,
+    seed: int = 7,
+    document_share: float = DOCUMENT_SHARE,
+    real_text_share: float = REAL_TEXT_SHARE,
+    years: YearSpec | None = None,
+) -> pd.DataFrame:
+    """The default training data: generated descriptions plus a share of document-style texts and a share of real
+    technician text (the training side of ml.data.real_text's families), shuffled."""
+    from ml.data.real_text import real_text_frame
+
+    documents, real_text = round(rows * document_share), round(rows * real_text_share)
+    parts = [
+        generate(max(0, rows - documents - real_text), seed=seed, years=years),
+        document_frame(documents, seed=seed + 17, years=years),
+        real_text_frame(real_text, seed=seed + 29, years=years),
+    ]
     frame = pd.concat(parts, ignore_index=True)
     return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 

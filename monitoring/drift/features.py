@@ -18,7 +18,7 @@ def _tokens_frame(texts: pd.Series, spec: TokenizerSpec) -> tuple[np.ndarray, li
     unseen: list[list[str]] = []
     for i, text in enumerate(texts):
         tokens = split_tokens(text, unicode_form=spec.unicode_form, lowercase=spec.lowercase)
-        missing = [t for t in tokens if t not in spec.index]
+        missing = [t for t in tokens if not spec.knows(t)]
         shares[i] = len(missing) / len(tokens) if tokens else 0.0
         unseen.append(missing)
     return shares, unseen

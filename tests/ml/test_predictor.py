@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -36,14 +37,30 @@ def test_serving_and_training_produce_identical_token_ids(trained_run, trained_b
     """One tokenizer: ids from the bundle's saved spec equal ids from the spec used in training."""
     from ml.data import load_csv, split
     from ml.text import build_spec
+    from ml.training_steps import MIN_COUNT
 
     frame = load_csv(trained_run.config.data)
     train_df, _, test_df = split(frame, seed=7)
-    training_spec = build_spec(train_df["text"], max_length=trained_run.config.max_length)
+    training_spec = build_spec(train_df["text"], max_length=trained_run.config.max_length, min_count=MIN_COUNT)
     served = Predictor.from_bundle(trained_bundle)
-    texts = [*test_df["text"].tolist()[:500], "ＵＮＩＣＯＤＥ títánium gear 2077 ✓", ""]
+    texts = [*test_df["text"].tolist()[:500], "ＵＮＩＣＯＤＥ títánium gear 2077 ✓", "", "made of seel in 2025, conditon poo"]
     assert np.array_equal(served.encode(texts), encode_batch(texts, training_spec))
     assert served.spec == TokenizerSpec.load(trained_bundle / "tokenizer.json") == training_spec
+
+
+def test_a_version_1_tokenizer_bundle_loads_and_never_snaps(trained_bundle, tmp_path):
+    """Bundles trained before typo snapping keep encoding as they did; the current bundle snaps."""
+    old = tmp_path / "v1"
+    copy_bundle(trained_bundle, old)
+    data = json.loads((old / "tokenizer.json").read_text())
+    data = {k: v for k, v in data.items() if k not in ("snap_targets", "never_snap")} | {"version": 1}
+    (old / "tokenizer.json").write_text(json.dumps(data))
+    v1, v2 = Predictor.from_bundle(old), Predictor.from_bundle(trained_bundle)
+    assert v1.spec.version == 1 and v2.spec.version == 2
+    clean = ["Steel gear manufactured in 2004 in good condition"]
+    assert np.array_equal(v1.encode(clean), v2.encode(clean))
+    typo, fixed = ["Steel gear manufactured in 2004 in goood condition"], ["Steel gear manufactured in 2004 in good condition"]
+    assert not np.array_equal(v1.encode(typo), v1.encode(fixed)) and np.array_equal(v2.encode(typo), v2.encode(fixed))
 
 
 def test_importing_the_predictor_never_imports_torch_or_mlflow(trained_bundle):

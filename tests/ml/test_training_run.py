@@ -11,6 +11,7 @@ import pytest
 
 from common.names import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG
 from ml.bundle import BUNDLE_FILES, read_card
+from ml.data.real_text import FAMILIES
 from ml.documents.scorer import SCORER_FILE
 from ml.predictor import Predictor
 
@@ -36,6 +37,7 @@ def test_run_records_params_tags_and_final_metrics(run, trained_run):
         "holdout_shapes_accuracy",
         "holdout_years_accuracy",
         "out_of_range_years_accuracy",
+        *(f"holdout_{family}_accuracy" for family in FAMILIES),
     ):
         assert 0.0 <= metrics[key] <= 1.0
     assert metrics["onnx_parity_max_abs_diff"] < 1e-5
@@ -79,6 +81,7 @@ def test_the_run_description_is_the_model_card_summary(run, trained_bundle):
     note = run.data.tags[NOTE_TAG]
     assert note == card_summary(card)
     assert f"{card.metrics['test_accuracy']:.4f}" in note and card.data_digest[:12] in note and "cnn" in note
+    assert f"typos {card.metrics['holdout_typos_accuracy']:.4f}" in note
 
 
 def test_a_tiny_training_prints_no_mlflow_user_warning_and_logs_every_batch(tmp_path, tiny_train_config_factory):
@@ -167,6 +170,9 @@ def test_bundle_card_describes_the_model(trained_bundle, trained_run):
     card = read_card(trained_bundle)
     assert card.run_id == trained_run.run_id and card.model_type == "cnn"
     assert card.metrics["test_accuracy"] == pytest.approx(trained_run.metrics["test_accuracy"], abs=1e-6)
+    for family in FAMILIES:  # the real-text families beside the other held-out accuracies
+        key = f"holdout_{family}_accuracy"
+        assert card.metrics[key] == pytest.approx(trained_run.metrics[key], abs=1e-6)
     assert card.data_digest and card.git_commit and card.created_at
     reference = (trained_bundle / "reference.csv").read_text().splitlines()
     assert reference[0] == "text,label,probability" and len(reference) == 501

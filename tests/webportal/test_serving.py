@@ -34,7 +34,9 @@ def test_load_reports_version_and_card(portal_bundle):
     assert status.loaded and status.version == holder.current.predictor.version and not status.stale
 
 
-@pytest.mark.parametrize("damage", ["missing-dir", "missing-file", "corrupt-onnx", "corrupt-tokenizer", "future-card-version"])
+@pytest.mark.parametrize(
+    "damage", ["missing-dir", "missing-file", "corrupt-onnx", "corrupt-tokenizer", "future-card-version", "future-tokenizer-version"]
+)
 def test_bad_bundle_keeps_last_good_model(portal_bundle, second_bundle, tmp_path, damage):
     """A missing or corrupt new bundle, or one whose model card has a newer contract version than this portal
     reads: the old model keeps serving, the error is reported."""
@@ -51,11 +53,16 @@ def test_bad_bundle_keeps_last_good_model(portal_bundle, second_bundle, tmp_path
         (live / "model.onnx").write_bytes(b"not an onnx model")
     elif damage == "future-card-version":
         write_card(live, replace(read_card(live), contract_version=CARD_VERSION + 1))
+    elif damage == "future-tokenizer-version":
+        spec = json.loads((live / "tokenizer.json").read_text())
+        (live / "tokenizer.json").write_text(json.dumps({**spec, "version": 3}))
     else:
         (live / "tokenizer.json").write_text("{broken")
     assert not holder.load()
     status = holder.status()
     assert status.loaded and status.version == good_version and status.stale and status.last_error
+    if damage == "future-tokenizer-version":  # refused at load time, with the reason
+        assert "tokenizer spec version 3 is not supported" in status.last_error
     assert holder.current.predictor.predict_proba(["steel gear 2001 good"]).shape == (1,)
     copy_bundle(second_bundle, live)
     assert holder.load()

@@ -122,12 +122,11 @@ def fit_distributed(
     ddp = DistributedDataParallel(_logits_module(model), device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.Adam([p for p in ddp.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
-    amp = device.type == "cuda"
+    amp, best = device.type == "cuda", BestWeights()  # the best epoch's weights, kept on the main rank (its model is the one used)
     history = FitHistory(mixed_precision=amp)
     x_all, y_all = torch.as_tensor(train_ids), torch.as_tensor(train_labels, dtype=torch.float32)
     sampler = DistributedSampler(range(len(x_all)), num_replicas=context.world_size, rank=context.rank, shuffle=True, seed=config.seed)
     per_rank = max(1, config.batch_size // context.world_size)
-    best = BestWeights()  # on the main rank, the one whose model is kept
     for epoch in range(config.epochs):
         ddp.train()
         sampler.set_epoch(epoch)
@@ -153,9 +152,7 @@ def fit_distributed(
         if context.is_main:
             metrics = _epoch_metrics(model, val_ids, val_labels, device=device, predict=predict_proba)
             metrics.update(train_loss=float(sums[0] / max(1.0, float(sums[1]))), epoch_seconds=time.perf_counter() - started)
-            for key, target in (("train_loss", history.train_loss), ("val_accuracy", history.val_accuracy), ("val_loss", history.val_loss)):
-                target.append(metrics[key])
-            history.epoch_seconds.append(metrics["epoch_seconds"])
+            history.record(metrics)
             best.offer(model, epoch, metrics["val_loss"])
             if on_epoch:
                 on_epoch(epoch, metrics)

@@ -49,6 +49,11 @@ class FitHistory:
     mixed_precision: bool = False
     best_epoch: int = 0  # 0-based: the epoch whose weights the model ends with (lowest validation loss)
 
+    def record(self, metrics: dict) -> None:
+        """One epoch's train_loss, val_accuracy, val_loss and epoch_seconds."""
+        for key in ("train_loss", "val_accuracy", "val_loss", "epoch_seconds"):
+            getattr(self, key).append(metrics[key])
+
 
 class BestWeights:
     """The weights of the epoch with the lowest validation loss, put back at the end: a last epoch that overshoots
@@ -147,10 +152,7 @@ def fit(
             "val_loss": val_loss,
             "epoch_seconds": time.perf_counter() - started,
         }
-        history.train_loss.append(metrics["train_loss"])
-        history.val_accuracy.append(metrics["val_accuracy"])
-        history.val_loss.append(metrics["val_loss"])
-        history.epoch_seconds.append(metrics["epoch_seconds"])
+        history.record(metrics)
         best.offer(model, epoch, val_loss)
         if on_epoch:
             on_epoch(epoch, metrics)

@@ -2,8 +2,9 @@
 (ml.data.portal_export) and written as a versioned data set (ml.corrections), then mixed into the training CSV.
 
 Which database: PipelineConfig.corrections_database_url (PIPELINE_CORRECTIONS_DATABASE_URL), else the local
-production portal's SQLite file. An explicit database that cannot be read fails the stage (nothing is trained or
-deployed); the local default that does not exist yet (no production portal deployed) means no corrections.
+production portal's SQLite file. An explicit database that cannot be read, or that holds no reviewed label, fails
+the stage (nothing is trained or deployed); the local default that does not exist yet, or has no reviews yet (a
+new deployment), means no corrections.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ci.targets.base import Log
 def export_corrections(config: PipelineConfig, folder: Path, *, log: Log = print):
     """The corrections data set (ml.corrections.CorrectionsSet); rows 0 when there is nothing to learn from."""
     from ml.corrections import CorrectionsSet, write_corrections
+    from ml.data import DataError
     from ml.data.portal_export import export_reviewed_labels, sqlite_path
 
     url = config.corrections_database_url
@@ -28,6 +30,11 @@ def export_corrections(config: PipelineConfig, folder: Path, *, log: Log = print
             return CorrectionsSet(path="", digest="", rows=0, reviewed_rows=0, first_reviewed_at="", last_reviewed_at="")
     where = _shown(url)
     corrections = write_corrections(export_reviewed_labels(url), folder, source=where)
+    if not corrections.rows and config.corrections_database_url:
+        raise DataError(
+            f"corrections: the database PIPELINE_CORRECTIONS_DATABASE_URL names ({where}) has no reviewed labels: a wrong "
+            "database? Nothing was trained. Unset it to train on the local production portal's reviews (or none)"
+        )
     if not corrections.rows:
         log(f"  no reviewed labels in {where}: training on generated data only")
         return corrections

@@ -79,6 +79,17 @@ def test_an_explicit_database_that_is_down_fails_the_stage(tmp_path):
     assert not (ctx.config.pipeline_dir / "data").exists()  # exported before anything is generated
 
 
+def test_an_explicit_database_with_no_reviewed_label_fails_the_stage(tmp_path):
+    """Input tried: PIPELINE_CORRECTIONS_DATABASE_URL naming a migrated portal database with components but no review
+    (an empty corrections data set from a database someone chose: likely the wrong one)."""
+    url = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    _migrate(url)
+    ctx, _ = _context(tmp_path, corrections_database_url=url)
+    with pytest.raises(DataError, match=r"has no reviewed labels: a wrong database\? Nothing was trained"):
+        STAGE_BY_NAME["data"].run(ctx)
+    assert not list((ctx.config.pipeline_dir / "data").glob("*+corrections-*.csv"))
+
+
 def test_the_settings_come_from_the_environment(tmp_path):
     env = {"PIPELINE_VAR_DIR": str(tmp_path), "PIPELINE_CORRECTIONS_DATABASE_URL": "sqlite:////x.db", "PIPELINE_CORRECTIONS_WEIGHT": "25"}
     config = PipelineConfig.from_env(env)

@@ -69,6 +69,9 @@ def test_the_document_page_highlights_every_segment_with_its_probability(model, 
     rear_axle = next(s for s in segments if "rear axle" in s.text)
     assert f"P(non-compliant) {rear_axle.probability:.3f}" in page
     assert 'id="summary"' in page and f'<span class="n" id="count-components">{document.components}</span>' in page
+    why = rear_axle.component.evidence_list()  # the findings table marks each component's decisive words
+    findings = page.split('id="findings"', 1)[1]
+    assert why and f'<mark class="evidence" title="evidence, weight {why[0]["weight"]:.3f}">{why[0]["word"]}</mark>' in findings
 
 
 def test_script_in_a_document_stays_escaped_on_the_page(model, tech):

@@ -171,3 +171,16 @@ def test_an_upload_without_a_model_stores_nothing(db, tech):
     response = upload(client_for(tech), ("spec.md", write_spec(spec_blocks(), "md")))
     assert "no model is served" in response.content.decode()
     assert Document.objects.count() == Prediction.objects.count() == Component.objects.count() == DocumentSegment.objects.count() == 0
+
+
+def test_uncertain_document_components_go_to_the_reviewers_queue(model, tech, reviewer, settings):
+    """Input tried: a review band covering every probability, so each component found in the document is uncertain."""
+    from webportal.portal.models import ReviewRequest
+
+    settings.REVIEW_BAND = (0.0, 1.0)
+    document = stored(tech, "md")
+    found = set(document.segments.filter(component__isnull=False).values_list("component_id", flat=True))
+    queued = set(ReviewRequest.objects.filter(reason="uncertain").values_list("component_id", flat=True))
+    assert found and found == queued
+    page = client_for(reviewer).get("/reviews/").content.decode()
+    assert all(f'data-component="{pk}"' in page for pk in found)

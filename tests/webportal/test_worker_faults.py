@@ -33,19 +33,24 @@ def _api_rows(db_path) -> dict[int, str]:
         return dict(db.execute("SELECT id, text FROM portal_prediction WHERE source = 'api'").fetchall())
 
 
+def _classify(http: requests.Session, server, headers: dict, texts: list[str]) -> dict[int, str]:
+    """Each text through the classify API; the answered prediction ids with their texts."""
+    answered = {}
+    for text in texts:
+        response = http.post(f"{server.url}/api/v1/classify", json={"text": text}, headers=headers, timeout=10)
+        assert response.status_code == 200, server.logs()
+        answered[response.json()["prediction_id"]] = text
+    return answered
+
+
 def test_graceful_stop_with_preload_and_the_writer_thread_exits_cleanly(tmp_path, fresh_db, portal_bundle, start_server):
     """Input tried: gunicorn --preload with two workers whose writer threads run (write-behind log), then
     SIGTERM to the master alone, as a deploy does. No worker aborts ("terminate called", SIGABRT), every exit
     code is 0, every answered row is written, and the master never loaded the model (each worker did)."""
     env, headers = _portal(tmp_path, portal_bundle, PREDICTION_LOG_FLUSH_MS="600000")
     server = start_server(env, workers=2, args=("--preload", "--graceful-timeout", "10"))
-    answered = {}
     with requests.Session() as http:
-        for i in range(30):
-            text = f"Steel gear manufactured in {1950 + i} in good condition"
-            response = http.post(f"{server.url}/api/v1/classify", json={"text": text}, headers=headers, timeout=10)
-            assert response.status_code == 200, server.logs()
-            answered[response.json()["prediction_id"]] = text
+        answered = _classify(http, server, headers, [f"Steel gear manufactured in {1950 + i} in good condition" for i in range(30)])
     workers = child_pids(server.proc.pid)
     assert len(workers) == 2
     os.kill(server.proc.pid, signal.SIGTERM)
@@ -84,13 +89,8 @@ def test_a_stopping_worker_writes_its_rows_before_waiting_for_open_connections(
     the connection goes, the stop completes with exit code 0."""
     env, headers = _portal(tmp_path, portal_bundle, PREDICTION_LOG_FLUSH_MS="600000", PREDICTION_LOG_SPOOL="0")
     server = start_server(env, workers=1, args=("--graceful-timeout", "20", *worker))
-    answered = {}
     with requests.Session() as http:
-        for i in range(20):
-            text = f"Bronze bushing made in {1960 + i}, worn"
-            response = http.post(f"{server.url}/api/v1/classify", json={"text": text}, headers=headers, timeout=10)
-            assert response.status_code == 200, server.logs()
-            answered[response.json()["prediction_id"]] = text
+        answered = _classify(http, server, headers, [f"Bronze bushing made in {1960 + i}, worn" for i in range(20)])
         held = _hold_open(server, how, headers)
         os.kill(server.proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 5

@@ -27,6 +27,9 @@ from common.paths import PROJECT_ROOT
 from common.processes import free_port
 
 pytestmark = pytest.mark.slow
+# The gate for the tests' small models (8,000-10,000 rows, 2-3 epochs): these tests check the pipeline's mechanics,
+# not model quality. Since the real-text families joined the training data such a model gets 0.77-0.78 of the
+# year-flip cases right (year_flip 0.7 here; the real gate wants 0.98 of a full training).
 GATE = PROJECT_ROOT / "tests" / "ci" / "small_gate.json"
 
 

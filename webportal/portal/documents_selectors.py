@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from webportal.portal.models import Document, DocumentSegment, Feedback
+from webportal.portal.services import needs_review
 
 LABEL_NAMES = {0: "compliant", 1: "non-compliant"}
 
@@ -74,8 +75,6 @@ def _place(s: DocumentSegment) -> dict:
 
 def document_json(document: Document, segments: list[DocumentSegment] | None = None) -> dict:
     """What the CLI writes for one document (ml.documents.scan.as_json), plus the stored id and any corrections."""
-    from webportal.portal.services import needs_review
-
     segments = segments if segments is not None else list(document.segments.select_related("component"))
     reviews = reviewed_labels(document)
     components, skipped = [], []

@@ -13,7 +13,8 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from webportal.portal.models import Component, Feedback, ImportBatch, MonitoringReport, Prediction
+from webportal.portal.documents_selectors import sees_all
+from webportal.portal.models import Component, Document, Feedback, ImportBatch, MonitoringReport, Prediction
 from webportal.portal.reviews import REVIEW_STATES, filter_review, with_review
 
 
@@ -55,9 +56,6 @@ def component_get(*, pk: int, user=None) -> Component:
 def visible_to(qs: QuerySet[Component], user) -> QuerySet[Component]:
     """The inventory is shared, but a component found in a document is its uploader's like the document itself
     (webportal.portal.documents_selectors): hidden from other technicians; reviewers and operators see all."""
-    from webportal.portal.documents_selectors import sees_all
-    from webportal.portal.models import Document
-
     if user is None or sees_all(user):
         return qs
     return qs.exclude(document_segments__document__in=Document.objects.exclude(created_by=user))

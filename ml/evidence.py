@@ -92,23 +92,41 @@ def explain_texts(
 ) -> list[list[Evidence]]:
     """The evidence of each text, strongest first; `run` maps ids to logits (one call per chunk of texts); the label
     is 1 where the logit reaches the threshold's."""
+    return explain_scored(texts, spec, run, threshold=threshold, to_longest=to_longest, top=top)[0]
+
+
+def explain_scored(
+    texts: Sequence[str],
+    spec: TokenizerSpec,
+    run: Callable[[np.ndarray], np.ndarray],
+    *,
+    threshold: float,
+    to_longest: bool,
+    top: int = TOP_WORDS,
+) -> tuple[list[list[Evidence]], np.ndarray]:
+    """explain_texts, and what `run` gave on each text's unchanged row: `run` may map ids to [rows, k] outputs, the
+    logit first (the Predictor adds the probability: a text's label and its evidence from one model call)."""
     out: list[list[Evidence]] = []
+    bases: list[np.ndarray] = []
     chunk: list[str] = []
     budget = 0
     for text in [*texts, None]:
         cost = 1 + len(_WORD_RE.findall(text)) if text is not None else 0
         if chunk and (text is None or budget + cost > MAX_ROWS_PER_CALL):
-            out.extend(_explain_chunk(chunk, spec, run, threshold=threshold, to_longest=to_longest, top=top))
+            evidence, base = _explain_chunk(chunk, spec, run, threshold=threshold, to_longest=to_longest, top=top)
+            out.extend(evidence)
+            bases.append(base)
             chunk, budget = [], 0
         if text is not None:
             chunk.append(text)
             budget += cost
-    return out
+    return out, np.concatenate(bases) if bases else np.zeros((0,))
 
 
-def _explain_chunk(texts, spec, run, *, threshold: float, to_longest: bool, top: int) -> list[list[Evidence]]:
+def _explain_chunk(texts, spec, run, *, threshold: float, to_longest: bool, top: int) -> tuple[list[list[Evidence]], np.ndarray]:
     ids, words, starts = occlusion_batch(texts, spec, to_longest=to_longest)
-    logits = np.asarray(run(ids), dtype=np.float64).reshape(-1)
+    outputs = np.asarray(run(ids), dtype=np.float64)
+    logits = outputs if outputs.ndim == 1 else outputs[:, 0]
     cut = float(np.log(threshold) - np.log1p(-threshold))
     out = []
     for text, w, start in zip(texts, words, starts, strict=True):
@@ -118,4 +136,4 @@ def _explain_chunk(texts, spec, run, *, threshold: float, to_longest: bool, top:
         order = np.argsort(-weights, kind="stable")[:top]
         floor = max(MIN_WEIGHT, SHARE_OF_TOP * float(weights[order[0]])) if len(order) else MIN_WEIGHT
         out.append([Evidence(text[w.spans[k][0] : w.spans[k][1]], *w.spans[k], float(weights[k])) for k in order if weights[k] >= floor])
-    return out
+    return out, outputs[starts]

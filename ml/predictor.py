@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.bundle import INPUT_NAME, LOGIT_NAME, OUTPUT_NAME, BundleError, ModelCard, check_bundle, read_card_file, read_json, read_tokenizer
-from ml.evidence import TOP_WORDS, Evidence, explain_texts
+from ml.evidence import TOP_WORDS, Evidence, explain_scored, explain_texts
 from ml.text import TokenizerSpec, encode_batch
 
 
@@ -122,8 +122,27 @@ class Predictor:
             raise TypeError("explain takes a sequence of texts, not one string")
         return explain_texts(texts, self.spec, self.logits_ids, threshold=self.threshold, to_longest=self.variable_length, top=top)
 
+    def predict_explained(self, texts: Sequence[str], *, top: int = TOP_WORDS) -> tuple[np.ndarray, list[list[Evidence]]]:
+        """predict_proba and explain from the same model calls: each text's unchanged row sits in its occlusion batch,
+        and its probability is read there (the same ids, so the same number as predict_proba's)."""
+        if isinstance(texts, str):
+            raise TypeError("predict_explained takes a sequence of texts, not one string")
+
+        def run(token_ids: np.ndarray) -> np.ndarray:
+            if self.has_logit:
+                probs, logits = self.session.run([OUTPUT_NAME, LOGIT_NAME], {INPUT_NAME: self.trim(token_ids)})
+                logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+            else:
+                probs = self.predict_ids(token_ids)
+                clipped = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
+                logits = np.log(clipped) - np.log1p(-clipped)
+            return np.stack([logits, np.asarray(probs, dtype=np.float64).reshape(-1)], axis=1)
+
+        why, bases = explain_scored(texts, self.spec, run, threshold=self.threshold, to_longest=self.variable_length, top=top)
+        probs = bases[:, 1].astype(np.float32) if len(bases) else np.zeros(0, dtype=np.float32)  # float32 -> 64 -> 32: exact
+        return probs, why
+
     def predict(self, texts: Sequence[str], *, evidence: bool = False) -> list[Prediction]:
-        probs = self.predict_proba(texts)
+        probs, why = self.predict_explained(texts) if evidence else (self.predict_proba(texts), [()] * len(texts))
         labels = (probs >= self.threshold).astype(int)
-        why = self.explain(texts) if evidence else [()] * len(probs)
         return [Prediction(float(p), int(y), self.label_names[int(y)], tuple(e)) for p, y, e in zip(probs, labels, why, strict=True)]

@@ -63,6 +63,34 @@ def test_the_evidence_of_a_batch_takes_one_onnx_runtime_call(predictor):
     assert [e.to_dict() for e in one[0]] == [e.to_dict() for e in batch[0]]
 
 
+def test_labels_and_evidence_come_from_one_call_and_equal_the_separate_ones(predictor):
+    texts = ["Iron pipe made in 2005, good condition", "x", "Steel beam built 1982 in good condition " * 30, "!!!"]
+    texts += [f"Aluminium bracket {year}, condition good" for year in range(1980, 2030)]  # tried: more rows than one call
+    counting = CountingSession(predictor.session)
+    original, predictor.session = predictor.session, counting
+    try:
+        probs, why = predictor.predict_explained(texts)
+        calls = counting.calls
+    finally:
+        predictor.session = original
+    counting = CountingSession(predictor.session)
+    predictor.session = counting
+    try:
+        predictor.explain(texts)
+    finally:
+        predictor.session = original
+    assert calls == counting.calls >= 2  # the occlusion batches alone: classifying added no call
+    np.testing.assert_array_equal(probs, predictor.predict_proba(texts))  # the same numbers, bit for bit
+    assert [[e.to_dict() for e in words] for words in why] == [[e.to_dict() for e in words] for words in predictor.explain(texts)]
+    counting = CountingSession(predictor.session)
+    predictor.session = counting
+    try:
+        predictor.predict_explained(texts[:1])
+    finally:
+        predictor.session = original
+    assert counting.calls == 1  # one text: its label and its evidence from one ONNX Runtime call
+
+
 def test_a_bundle_without_the_logit_output_explains_from_the_probability(predictor):
     """Bundles exported before the logit output existed: the log-odds are read off the probability."""
     assert predictor.has_logit

@@ -88,8 +88,10 @@ def score_texts(served: serving.ServedModel, texts: Sequence[str], *, explain: b
     """Probabilities and labels; with explain, each text's evidence too (occlusion: several model calls per text, so a
     bulk import skips it and the component page fills it in on first view, see component_evidence_fill)."""
     started = time.perf_counter()
-    probs = served.predict_proba(list(texts))
-    evidence = served.explain(list(texts)) if explain else [[] for _ in texts]
+    if explain:
+        probs, evidence = served.predict_explained(list(texts))
+    else:
+        probs, evidence = served.predict_proba(list(texts)), [[] for _ in texts]
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     labels = (probs >= served.predictor.threshold).astype(int)
     return Scored(probs, labels, elapsed_ms / max(1, len(texts)), served, evidence)

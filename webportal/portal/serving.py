@@ -49,6 +49,11 @@ class ServedModel:
         """Each text's decisive words (ml.evidence), as JSON-ready dicts, strongest first."""
         return [[e.to_dict() for e in words] for words in self.predictor.explain(texts)]
 
+    def predict_explained(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[dict]]]:
+        """predict_proba and explain from the same model calls (Predictor.predict_explained)."""
+        probs, why = self.predictor.predict_explained(texts)
+        return probs, [[e.to_dict() for e in words] for words in why]
+
 
 def _trimming_is_exact(predictor: Predictor, path: Path) -> bool:
     """For bundles not marked variable-length: True when cutting each text's trailing padding leaves every

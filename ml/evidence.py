@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.text import UNK, TokenizerSpec, split_tokens
+from ml.text import UNK, TokenizerSpec
 
 TOP_WORDS = 3
 MIN_WEIGHT = 1e-3  # a word whose occlusion moves the log-odds less than this decided nothing
@@ -52,14 +52,14 @@ class _Words:
 def _words(text: str, spec: TokenizerSpec) -> _Words:
     spans, slices, ids = [], [], []
     for match in _WORD_RE.finditer(text):
-        tokens = split_tokens(match.group(), unicode_form=spec.unicode_form, lowercase=spec.lowercase)
+        word_ids = spec.word_ids(match.group())
         room = spec.max_length - len(ids)
-        if not tokens or room <= 0:
+        if not word_ids or room <= 0:
             continue
-        tokens = tokens[:room]
+        word_ids = word_ids[:room]
         spans.append(match.span())
-        slices.append((len(ids), len(ids) + len(tokens)))
-        ids.extend(spec.token_id(tok) for tok in tokens)
+        slices.append((len(ids), len(ids) + len(word_ids)))
+        ids.extend(word_ids)
     return _Words(spans, slices, ids)
 
 

@@ -130,7 +130,7 @@ class Predictor:
 
         def run(token_ids: np.ndarray) -> np.ndarray:
             if self.has_logit:
-                probs, logits = self.session.run([OUTPUT_NAME, LOGIT_NAME], {INPUT_NAME: self.trim(token_ids)})
+                probs, logits = self.session.run([OUTPUT_NAME, LOGIT_NAME], {INPUT_NAME: token_ids})  # already as wide as needed
                 logits = np.asarray(logits, dtype=np.float64).reshape(-1)
             else:
                 probs = self.predict_ids(token_ids)

@@ -53,6 +53,7 @@ class TokenizerSpec:
     never_snap: tuple[str, ...] = NEVER_SNAP
     index: dict[str, int] = field(init=False, repr=False, compare=False)
     _snapped: dict[str, int] = field(init=False, repr=False, compare=False)
+    _words: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_version(self.version)
@@ -69,6 +70,7 @@ class TokenizerSpec:
         object.__setattr__(self, "never_snap", tuple(self.never_snap))
         object.__setattr__(self, "index", {tok: i for i, tok in enumerate(self.vocab)})
         object.__setattr__(self, "_snapped", {})
+        object.__setattr__(self, "_words", {})
         missing = [t for t in self.snap_targets if t not in self.index]
         if missing:
             raise TokenizerError(f"tokenizer snap_targets not in the vocabulary: {missing[:5]}")
@@ -89,6 +91,17 @@ class TokenizerSpec:
             self._snapped[token] = cached
         return cached
 
+    def word_ids(self, word: str) -> tuple[int, ...]:
+        """The ids of one word as written (split_tokens, then token_id), cached: the evidence reads each word of
+        every text it explains, and a domain's words repeat."""
+        cached = self._words.get(word)
+        if cached is None:
+            cached = tuple(self.token_id(tok) for tok in split_tokens(word, unicode_form=self.unicode_form, lowercase=self.lowercase))
+            if len(self._words) >= _SNAP_CACHE_LIMIT:
+                self._words.clear()
+            self._words[word] = cached
+        return cached
+
     def knows(self, token: str) -> bool:
         """Whether the token reads as something other than <unk> (directly or snapped)."""
         return token in self.index or self.token_id(token) != self.index[UNK]
@@ -101,6 +114,7 @@ class TokenizerSpec:
         data = asdict(self)
         data.pop("index")
         data.pop("_snapped")
+        data.pop("_words")
         data["vocab"] = list(self.vocab)
         if self.version == 1:  # the v1 file format, unchanged
             data.pop("snap_targets")

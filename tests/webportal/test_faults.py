@@ -209,7 +209,8 @@ def test_the_spool_of_a_dead_worker_is_replayed_once_and_a_live_workers_is_left(
     dead.wait()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = [(900_000 + i, None, f"spooled {i}", 0.5, 1, "m", "1", 0.1, tech.pk, "api", stamp, None) for i in range(3)]  # None: document_id
+    texts = ["spooled 0", "spooled 1", "Stahl — Prüfung\u2028line\r\nnext"]  # tried: UTF-8, U+2028 and CR LF inside a text
+    rows = [(900_000 + i, None, texts[i], 0.5, 1, "m", "1", 0.1, tech.pk, "api", stamp, None) for i in range(3)]  # None: document_id
     try:
         left = spool.Spool(tmp_path, pid=dead.pid)
         left.append(rows)
@@ -220,6 +221,8 @@ def test_the_spool_of_a_dead_worker_is_replayed_once_and_a_live_workers_is_left(
         prediction_log.set_log(prediction_log.PredictionLog(flush_seconds=3600, max_pending=100, spool_dir=tmp_path))
         assert prediction_log.replay_dead_spools() == 2
         assert sorted(Prediction.objects.values_list("id", flat=True)) == [900_000, 900_001, 900_002]
+        assert Prediction.objects.get(id=900_002).text == texts[2]
+        assert [r[2] for r in spool.read_rows(next(tmp_path.glob(f"{live.pid}.*")))] == ["spooled 0"]
         names = sorted(p.name for p in tmp_path.glob("*.spool"))
         assert not any(n.startswith(f"{dead.pid}.") or ".from-" in n for n in names), names
         assert any(n.startswith(f"{live.pid}.") for n in names)
@@ -227,3 +230,26 @@ def test_the_spool_of_a_dead_worker_is_replayed_once_and_a_live_workers_is_left(
     finally:
         live.kill()
         prediction_log.set_log(None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_stay_pending_when_the_spool_folder_disappears(tmp_path, tech):
+    """Input tried: the spool folder deleted under a running log with two rows pending. The flush fails loudly
+    (the new spool segment cannot be opened) and keeps both rows pending instead of dropping them; once the
+    folder is back the next flush writes them."""
+    from django.utils import timezone
+
+    from webportal.portal import prediction_log
+
+    folder = tmp_path / "spool"
+    current = prediction_log.PredictionLog(flush_seconds=3600, max_pending=100, spool_dir=folder)
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    row = (None, "spooled", 0.5, 1, "m", "1", 0.1, tech.pk, "api", stamp, None)
+    ids = current.write([row, row])
+    shutil.rmtree(folder)
+    with pytest.raises(OSError):
+        current.flush()
+    assert current.status().pending == 2 and not Prediction.objects.filter(pk__in=ids).exists()
+    folder.mkdir()  # the folder is back: the next flush opens a new segment and writes them
+    assert current.flush() == 2 and Prediction.objects.filter(pk__in=ids).count() == 2
+    current.close()

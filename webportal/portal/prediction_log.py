@@ -118,9 +118,10 @@ class PredictionLog:
         (and in the spool); the spool segments of a batch are deleted once all of it is in the database."""
         with self._flush_lock:
             with self._lock:
+                # The new segment first: when it cannot be opened (the spool folder is gone) the rows stay pending.
+                segments = self._spool.rotate() if self._spool is not None and self._pending else 0
                 batch = list(self._pending)
                 self._pending.clear()
-                segments = self._spool.rotate() if self._spool is not None and batch else 0
             if not batch:
                 return 0
             rows = [row for _, row in batch]

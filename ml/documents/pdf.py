@@ -15,7 +15,8 @@ from statistics import median
 
 from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
 from ml.documents.limits import DocumentError, Limits, check_pages
-from ml.documents.pdf_fast import page_runs
+from ml.documents.pdf_fast import content_runs, page_runs, simple_fonts
+from ml.documents.pdf_objects import Document, NotSimple
 
 _BULLET_RE = re.compile(r"^\s*(?:[•●▪◦·‣∙*–-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+(?=\S)")
 _SPACE_RE = re.compile(r"\s+")
@@ -70,20 +71,20 @@ def _open(data: bytes, limits: Limits):
     return reader
 
 
-def _page_runs(page, *, fast: bool = True) -> list[_Run]:
-    """The page's runs of text with their positions: the fast path when the page allows it, else pypdf's."""
-    found = page_runs(page) if fast else None
-    if found is not None:
-        runs = []
-        for x, y, size, text in found:
-            if "\n" not in text:  # most runs: one line
-                if text.strip():
-                    runs.append(_Run(x, y, size, text.strip()))
-                continue
-            for k, piece in enumerate(text.split("\n")):
-                if piece.strip():
-                    runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
-        return runs
+def _runs(found: list[tuple[float, float, float, str]]) -> list[_Run]:
+    runs = []
+    for x, y, size, text in found:
+        if "\n" not in text:  # most runs: one line
+            if text.strip():
+                runs.append(_Run(x, y, size, text.strip()))
+            continue
+        for k, piece in enumerate(text.split("\n")):
+            if piece.strip():
+                runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
+    return runs
+
+
+def _pypdf_runs(page) -> list[_Run]:
     runs: list[_Run] = []
 
     def visit(text, cm, tm, font_dict, font_size):
@@ -98,6 +99,35 @@ def _page_runs(page, *, fast: bool = True) -> list[_Run]:
 
     page.extract_text(visitor_text=visit)
     return runs
+
+
+def _page_runs(page, *, fast: bool = True) -> list[_Run]:
+    """A pypdf page's runs of text with their positions: the fast path when the page allows it, else pypdf's."""
+    found = page_runs(page) if fast else None
+    return _pypdf_runs(page) if found is None else _runs(found)
+
+
+def _own_runs(data: bytes, limits: Limits, document: Document, pages: list):
+    """Each page's runs from the own structure reader; a page the fast path cannot read goes to pypdf (opened
+    once, when first needed). NotSimple: the whole file goes to pypdf."""
+    reader = None
+    for index, (page, resources) in enumerate(pages):
+        try:
+            found = None
+            if simple_fonts(resources, document.resolve):
+                content = document.contents(page)
+                found = [] if content is None else content_runs(content)
+        except NotSimple:
+            raise
+        except Exception as exc:  # an object of the wrong type where a dictionary was expected
+            raise NotSimple(f"{type(exc).__name__}: {exc}") from exc
+        if found is not None:
+            yield _runs(found)
+            continue
+        reader = reader or _open(data, limits)
+        if len(reader.pages) != len(pages):
+            raise NotSimple("pypdf counts other pages")
+        yield _pypdf_runs(reader.pages[index])
 
 
 def _lines(runs: list[_Run]) -> list[_Line]:
@@ -206,15 +236,16 @@ def _continued(last: Block, first: Block) -> Block:
     return Block(TABLE, rows=(last.rows[0], *first.rows), page=first.page)
 
 
-def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Block], int]:
-    reader = _open(data, limits)
+def _blocks(page_runs) -> list[Block]:
     blocks: list[Block] = []
     try:
-        for number, page in enumerate(reader.pages, start=1):
-            page_blocks = _page_blocks(_lines(_page_runs(page, fast=fast)), number)
+        for number, runs in enumerate(page_runs, start=1):
+            page_blocks = _page_blocks(_lines(runs), number)
             if page_blocks and blocks:
                 page_blocks[0] = _continued(blocks[-1], page_blocks[0])
             blocks.extend(page_blocks)
+    except (NotSimple, DocumentError):
+        raise
     except Exception as exc:
         raise DocumentError(f"the PDF is damaged and cannot be read ({type(exc).__name__}: {str(exc)[:200]})", code="corrupt") from exc
     if not blocks:
@@ -222,4 +253,27 @@ def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Bl
             "the PDF has no text layer (a scanned image?): run it through OCR and upload the result; it was not checked",
             code="no_text_layer",
         )
-    return blocks, len(reader.pages)
+    return blocks
+
+
+def _read_simple(data: bytes, limits: Limits) -> tuple[list[Block], int] | None:
+    """The file read by the own structure reader (pdf_objects), or None where it needs pypdf throughout."""
+    try:
+        document = Document(data)
+        pages = document.pages()
+    except NotSimple:
+        return None
+    check_pages(len(pages), limits)
+    try:
+        return _blocks(_own_runs(data, limits, document, pages)), len(pages)
+    except NotSimple:
+        return None
+
+
+def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Block], int]:
+    """The blocks and page count of a PDF. `fast`: the own structure reader and the fast content path where
+    they can read the file; False: pypdf for everything."""
+    if fast and (read := _read_simple(data, limits)) is not None:
+        return read
+    reader = _open(data, limits)
+    return _blocks(_page_runs(page, fast=fast) for page in reader.pages), len(reader.pages)

@@ -37,13 +37,19 @@ class _GiveUp(Exception):
     pass
 
 
-def _simple_fonts(page) -> bool:
-    resources = page.get("/Resources") or {}
-    for xobject in (resources.get("/XObject") or {}).values():
-        if xobject.get_object().get("/Subtype") == "/Form":
+def _pypdf_object(value):
+    return value.get_object() if value is not None else None
+
+
+def simple_fonts(resources, resolve=_pypdf_object) -> bool:
+    """Whether the fast path can read text drawn with these resources (`resolve` turns a reference into its
+    object: pypdf's or ml.documents.pdf_objects')."""
+    resources = resolve(resources) or {}
+    for xobject in (resolve(resources.get("/XObject")) or {}).values():
+        if resolve(xobject).get("/Subtype") == "/Form":
             return False
-    for font in (resources.get("/Font") or {}).values():
-        font = font.get_object()
+    for font in (resolve(resources.get("/Font")) or {}).values():
+        font = resolve(font)
         encoding = font.get("/Encoding")
         if font.get("/Subtype") not in ("/Type1", "/TrueType") or "/ToUnicode" in font:
             return False
@@ -200,13 +206,16 @@ def _text_object(state: _State, tokens: list[bytes]) -> None:
 
 
 def page_runs(page) -> list[tuple[float, float, float, str]] | None:
-    """(x, y, font size, text) of every shown string, or None when the page needs pypdf."""
-    if not _simple_fonts(page):
+    """(x, y, font size, text) of every shown string of a pypdf page, or None when the page needs pypdf."""
+    if not simple_fonts(page.get("/Resources")):
         return None
     contents = page.get_contents()
-    if contents is None:
-        return []
-    tokens = _TOKEN_RE.findall(contents.get_data())
+    return [] if contents is None else content_runs(contents.get_data())
+
+
+def content_runs(content: bytes) -> list[tuple[float, float, float, str]] | None:
+    """(x, y, font size, text) of every string a content stream shows, or None when it needs pypdf."""
+    tokens = _TOKEN_RE.findall(content)
     marks = [i for i, token in enumerate(tokens) if token in _MARKS or token[:3] in _SIMPLE_STARTS]
     state = _State()
     try:

@@ -22,7 +22,7 @@ _BULLET_RE = re.compile(r"^\s*(?:[•●▪◦·‣∙*–-]|\(?\d{1,3}[.)]|\(?[
 _SPACE_RE = re.compile(r"\s+")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Run:
     x: float
     y: float
@@ -30,7 +30,7 @@ class _Run:
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     y: float
     size: float
@@ -75,8 +75,8 @@ def _runs(found: list[tuple[float, float, float, str]]) -> list[_Run]:
     runs = []
     for x, y, size, text in found:
         if "\n" not in text:  # most runs: one line
-            if text.strip():
-                runs.append(_Run(x, y, size, text.strip()))
+            if stripped := text.strip():
+                runs.append(_Run(x, y, size, stripped))
             continue
         for k, piece in enumerate(text.split("\n")):
             if piece.strip():
@@ -143,23 +143,32 @@ def _lines(runs: list[_Run]) -> list[_Line]:
     return lines
 
 
-def _cells(line: _Line, columns: list[float], tolerance: float, *, fit: bool = True) -> tuple[str, ...] | None:
+def _cells(line: _Line, columns: list[float], tolerance: float, exact: dict[float, int], *, fit: bool = True) -> tuple[str, ...] | None:
     """The line's text per column (each run to its nearest column); with `fit`, None unless every run starts
-    at one of the columns (the first within tolerance), each column used at most once."""
+    at one of the columns (the first within tolerance), each column used at most once. `exact`: the columns
+    no other lies within tolerance of, by their x (a run there needs no search)."""
     cells = [""] * len(columns)
     used = set()
     for run in line.runs:
-        distances = [abs(run.x - x) for x in columns]
-        if fit:
+        hit = nearest = exact.get(run.x)
+        if hit is None:
+            distances = [abs(run.x - x) for x in columns]
             hit = next((i for i, d in enumerate(distances) if d <= tolerance), None)
+            least = min(distances)
+            nearest = distances.index(least) if least <= tolerance else None
+        if fit:
             if hit is None or hit in used:
                 return None
             used.add(hit)
-        nearest = min(distances)
-        if nearest <= tolerance:
-            i = distances.index(nearest)
-            cells[i] = f"{cells[i]} {run.text}".strip()
+        if nearest is not None:
+            cells[nearest] = f"{cell} {run.text}" if (cell := cells[nearest]) else run.text
     return tuple(cells)
+
+
+def _exact(columns: list[float], tolerance: float) -> dict[float, int]:
+    """x -> index of each column (ascending) farther than `tolerance` from its neighbours."""
+    apart = [b - a > tolerance for a, b in itertools.pairwise(columns)]
+    return {x: i for i, x in enumerate(columns) if (i == 0 or apart[i - 1]) and (i == len(columns) - 1 or apart[i])}
 
 
 def _table_at(lines: list[_Line], start: int) -> tuple[Block | None, int]:
@@ -168,14 +177,15 @@ def _table_at(lines: list[_Line], start: int) -> tuple[Block | None, int]:
         return None, start
     columns = [r.x for r in header.runs]
     tolerance = max(2.0, 0.4 * header.size)
+    exact = _exact(columns, tolerance)
     rows = []
     end = start + 1
-    while end < len(lines) and len(lines[end].runs) >= 2 and (row := _cells(lines[end], columns, tolerance)) is not None:
+    while end < len(lines) and len(lines[end].runs) >= 2 and (row := _cells(lines[end], columns, tolerance, exact)) is not None:
         rows.append(row)
         end += 1
     if not rows:
         return None, start
-    return Block(TABLE, rows=(_cells(header, columns, tolerance, fit=False), *rows)), end
+    return Block(TABLE, rows=(_cells(header, columns, tolerance, exact, fit=False), *rows)), end
 
 
 def _text_blocks(lines: list[_Line], page: int, body: float, gap: float) -> list[Block]:

@@ -1,8 +1,16 @@
-"""PDF through pypdf's text layer (plain extraction with a visitor, not layout mode: that costs ~20 ms a page).
+"""PDF through its text layer: runs of text with their positions, then lines, tables and text blocks.
 
-The visitor gives each run of text with its position. Runs on one baseline make a line; lines whose runs
-start at the columns of the line above make a table (the first line its header); the rest become
-paragraphs (split at wider vertical gaps), list items (a bullet or number first) and headings (a larger font).
+Where it can, the file is read without pypdf: ml.documents.pdf_objects parses the structure (one classic xref
+table, the page tree, Flate content streams) and ml.documents.pdf_fast the content streams of pages with simple
+fonts. A page with other fonts, form XObjects or content the fast path cannot follow is read by pypdf's plain
+extraction with a visitor (not layout mode: that costs ~20 ms a page), pypdf opened once for those pages; a
+file the structure reader cannot read exactly (xref streams, object streams, incremental updates, encryption,
+other filters, anything odd) is read by pypdf throughout, with today's checks (`_open`). `fast=False`: pypdf
+for everything.
+
+Runs on one baseline make a line; lines whose runs start at the columns of the line above make a table (the
+first line its header); the rest become paragraphs (split at wider vertical gaps), list items (a bullet or
+number first) and headings (a larger font).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""A fast path for the PDF text layer: the page's content stream read with one regular expression, for pages
+"""A fast path for the PDF text layer: a page's content stream read with one regular expression, for pages
 whose fonts are simple (Type1/TrueType, a standard encoding, no ToUnicode map, no Differences) and that draw no
 form XObjects. Anything else returns None and pypdf's extraction reads the page (ml.documents.pdf).
 
-pypdf parses every operand into objects (about half of reading a table-heavy page); here only text operators,
-positions and the graphics state stack are followed, and each shown string becomes a run at its position."""
+`simple_fonts(resources, resolve)` and `content_runs(content bytes)` take their input from either structure
+reader: pypdf's objects (`page_runs(page)`) or ml.documents.pdf_objects'. pypdf parses every operand into
+objects (about half of reading a table-heavy page); here only text operators, positions and the graphics state
+stack are followed, runs of path, colour and other idle operators are one token, and each shown string becomes
+a run at its position."""
 
 from __future__ import annotations
 

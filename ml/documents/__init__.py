@@ -4,7 +4,9 @@
     sniff      the real file type from the bytes, checked against the name; safe display names
     blocks     Block: a paragraph, heading, list item or table as a reader found it, with its page
     readers    one reader per type (pdf, docx, markdown, html, text) -> blocks
-    pdf        the PDF reader (pypdf's text layer, lines rebuilt from positions, tables from column gaps)
+    pdf        the PDF reader (the text layer, lines rebuilt from positions, tables from column gaps)
+    pdf_objects  a small PDF structure reader for plain files (one xref table, page tree, Flate streams); pypdf otherwise
+    pdf_fast   content streams of simple-font pages read with one regular expression; pypdf's extraction otherwise
     docx       the DOCX reader (python-docx, after the zip checks)
     segment    blocks -> Segments (sentences, list items, table rows as "header: value; ..."), with offsets
 

@@ -1,8 +1,16 @@
-"""PDF through pypdf's text layer (plain extraction with a visitor, not layout mode: that costs ~20 ms a page).
+"""PDF through its text layer: runs of text with their positions, then lines, tables and text blocks.
 
-The visitor gives each run of text with its position. Runs on one baseline make a line; lines whose runs
-start at the columns of the line above make a table (the first line its header); the rest become
-paragraphs (split at wider vertical gaps), list items (a bullet or number first) and headings (a larger font).
+Where it can, the file is read without pypdf: ml.documents.pdf_objects parses the structure (one classic xref
+table, the page tree, Flate content streams) and ml.documents.pdf_fast the content streams of pages with simple
+fonts. A page with other fonts, form XObjects or content the fast path cannot follow is read by pypdf's plain
+extraction with a visitor (not layout mode: that costs ~20 ms a page), pypdf opened once for those pages; a
+file the structure reader cannot read exactly (xref streams, object streams, incremental updates, encryption,
+other filters, anything odd) is read by pypdf throughout, with today's checks (`_open`). `fast=False`: pypdf
+for everything.
+
+Runs on one baseline make a line; lines whose runs start at the columns of the line above make a table (the
+first line its header); the rest become paragraphs (split at wider vertical gaps), list items (a bullet or
+number first) and headings (a larger font).
 """
 
 from __future__ import annotations
@@ -15,13 +23,14 @@ from statistics import median
 
 from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
 from ml.documents.limits import DocumentError, Limits, check_pages
-from ml.documents.pdf_fast import page_runs
+from ml.documents.pdf_fast import content_runs, page_runs, simple_fonts
+from ml.documents.pdf_objects import Document, NotSimple
 
 _BULLET_RE = re.compile(r"^\s*(?:[•●▪◦·‣∙*–-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+(?=\S)")
 _SPACE_RE = re.compile(r"\s+")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Run:
     x: float
     y: float
@@ -29,7 +38,7 @@ class _Run:
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     y: float
     size: float
@@ -70,20 +79,20 @@ def _open(data: bytes, limits: Limits):
     return reader
 
 
-def _page_runs(page, *, fast: bool = True) -> list[_Run]:
-    """The page's runs of text with their positions: the fast path when the page allows it, else pypdf's."""
-    found = page_runs(page) if fast else None
-    if found is not None:
-        runs = []
-        for x, y, size, text in found:
-            if "\n" not in text:  # most runs: one line
-                if text.strip():
-                    runs.append(_Run(x, y, size, text.strip()))
-                continue
-            for k, piece in enumerate(text.split("\n")):
-                if piece.strip():
-                    runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
-        return runs
+def _runs(found: list[tuple[float, float, float, str]]) -> list[_Run]:
+    runs = []
+    for x, y, size, text in found:
+        if "\n" not in text:  # most runs: one line
+            if stripped := text.strip():
+                runs.append(_Run(x, y, size, stripped))
+            continue
+        for k, piece in enumerate(text.split("\n")):
+            if piece.strip():
+                runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
+    return runs
+
+
+def _pypdf_runs(page) -> list[_Run]:
     runs: list[_Run] = []
 
     def visit(text, cm, tm, font_dict, font_size):
@@ -100,6 +109,35 @@ def _page_runs(page, *, fast: bool = True) -> list[_Run]:
     return runs
 
 
+def _page_runs(page, *, fast: bool = True) -> list[_Run]:
+    """A pypdf page's runs of text with their positions: the fast path when the page allows it, else pypdf's."""
+    found = page_runs(page) if fast else None
+    return _pypdf_runs(page) if found is None else _runs(found)
+
+
+def _own_runs(data: bytes, limits: Limits, document: Document, pages: list):
+    """Each page's runs from the own structure reader; a page the fast path cannot read goes to pypdf (opened
+    once, when first needed). NotSimple: the whole file goes to pypdf."""
+    reader = None
+    for index, (page, resources) in enumerate(pages):
+        try:
+            found = None
+            if simple_fonts(resources, document.resolve):
+                content = document.contents(page)
+                found = [] if content is None else content_runs(content)
+        except NotSimple:
+            raise
+        except Exception as exc:  # an object of the wrong type where a dictionary was expected
+            raise NotSimple(f"{type(exc).__name__}: {exc}") from exc
+        if found is not None:
+            yield _runs(found)
+            continue
+        reader = reader or _open(data, limits)
+        if len(reader.pages) != len(pages):
+            raise NotSimple("pypdf counts other pages")
+        yield _pypdf_runs(reader.pages[index])
+
+
 def _lines(runs: list[_Run]) -> list[_Line]:
     lines: list[_Line] = []
     for run in sorted(runs, key=lambda r: (-r.y, r.x)):
@@ -113,23 +151,32 @@ def _lines(runs: list[_Run]) -> list[_Line]:
     return lines
 
 
-def _cells(line: _Line, columns: list[float], tolerance: float, *, fit: bool = True) -> tuple[str, ...] | None:
+def _cells(line: _Line, columns: list[float], tolerance: float, exact: dict[float, int], *, fit: bool = True) -> tuple[str, ...] | None:
     """The line's text per column (each run to its nearest column); with `fit`, None unless every run starts
-    at one of the columns (the first within tolerance), each column used at most once."""
+    at one of the columns (the first within tolerance), each column used at most once. `exact`: the columns
+    no other lies within tolerance of, by their x (a run there needs no search)."""
     cells = [""] * len(columns)
     used = set()
     for run in line.runs:
-        distances = [abs(run.x - x) for x in columns]
-        if fit:
+        hit = nearest = exact.get(run.x)
+        if hit is None:
+            distances = [abs(run.x - x) for x in columns]
             hit = next((i for i, d in enumerate(distances) if d <= tolerance), None)
+            least = min(distances)
+            nearest = distances.index(least) if least <= tolerance else None
+        if fit:
             if hit is None or hit in used:
                 return None
             used.add(hit)
-        nearest = min(distances)
-        if nearest <= tolerance:
-            i = distances.index(nearest)
-            cells[i] = f"{cells[i]} {run.text}".strip()
+        if nearest is not None:
+            cells[nearest] = f"{cell} {run.text}" if (cell := cells[nearest]) else run.text
     return tuple(cells)
+
+
+def _exact(columns: list[float], tolerance: float) -> dict[float, int]:
+    """x -> index of each column (ascending) farther than `tolerance` from its neighbours."""
+    apart = [b - a > tolerance for a, b in itertools.pairwise(columns)]
+    return {x: i for i, x in enumerate(columns) if (i == 0 or apart[i - 1]) and (i == len(columns) - 1 or apart[i])}
 
 
 def _table_at(lines: list[_Line], start: int) -> tuple[Block | None, int]:
@@ -138,14 +185,15 @@ def _table_at(lines: list[_Line], start: int) -> tuple[Block | None, int]:
         return None, start
     columns = [r.x for r in header.runs]
     tolerance = max(2.0, 0.4 * header.size)
+    exact = _exact(columns, tolerance)
     rows = []
     end = start + 1
-    while end < len(lines) and len(lines[end].runs) >= 2 and (row := _cells(lines[end], columns, tolerance)) is not None:
+    while end < len(lines) and len(lines[end].runs) >= 2 and (row := _cells(lines[end], columns, tolerance, exact)) is not None:
         rows.append(row)
         end += 1
     if not rows:
         return None, start
-    return Block(TABLE, rows=(_cells(header, columns, tolerance, fit=False), *rows)), end
+    return Block(TABLE, rows=(_cells(header, columns, tolerance, exact, fit=False), *rows)), end
 
 
 def _text_blocks(lines: list[_Line], page: int, body: float, gap: float) -> list[Block]:
@@ -206,15 +254,16 @@ def _continued(last: Block, first: Block) -> Block:
     return Block(TABLE, rows=(last.rows[0], *first.rows), page=first.page)
 
 
-def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Block], int]:
-    reader = _open(data, limits)
+def _blocks(page_runs) -> list[Block]:
     blocks: list[Block] = []
     try:
-        for number, page in enumerate(reader.pages, start=1):
-            page_blocks = _page_blocks(_lines(_page_runs(page, fast=fast)), number)
+        for number, runs in enumerate(page_runs, start=1):
+            page_blocks = _page_blocks(_lines(runs), number)
             if page_blocks and blocks:
                 page_blocks[0] = _continued(blocks[-1], page_blocks[0])
             blocks.extend(page_blocks)
+    except (NotSimple, DocumentError):
+        raise
     except Exception as exc:
         raise DocumentError(f"the PDF is damaged and cannot be read ({type(exc).__name__}: {str(exc)[:200]})", code="corrupt") from exc
     if not blocks:
@@ -222,4 +271,27 @@ def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Bl
             "the PDF has no text layer (a scanned image?): run it through OCR and upload the result; it was not checked",
             code="no_text_layer",
         )
-    return blocks, len(reader.pages)
+    return blocks
+
+
+def _read_simple(data: bytes, limits: Limits) -> tuple[list[Block], int] | None:
+    """The file read by the own structure reader (pdf_objects), or None where it needs pypdf throughout."""
+    try:
+        document = Document(data)
+        pages = document.pages()
+    except NotSimple:
+        return None
+    check_pages(len(pages), limits)
+    try:
+        return _blocks(_own_runs(data, limits, document, pages)), len(pages)
+    except NotSimple:
+        return None
+
+
+def read_pdf(data: bytes, limits: Limits, *, fast: bool = True) -> tuple[list[Block], int]:
+    """The blocks and page count of a PDF. `fast`: the own structure reader and the fast content path where
+    they can read the file; False: pypdf for everything."""
+    if fast and (read := _read_simple(data, limits)) is not None:
+        return read
+    reader = _open(data, limits)
+    return _blocks(_page_runs(page, fast=fast) for page in reader.pages), len(reader.pages)

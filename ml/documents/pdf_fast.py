@@ -1,49 +1,65 @@
-"""A fast path for the PDF text layer: the page's content stream read with one regular expression, for pages
+"""A fast path for the PDF text layer: a page's content stream read with one regular expression, for pages
 whose fonts are simple (Type1/TrueType, a standard encoding, no ToUnicode map, no Differences) and that draw no
 form XObjects. Anything else returns None and pypdf's extraction reads the page (ml.documents.pdf).
 
-pypdf parses every operand into objects (about half of reading a table-heavy page); here only text operators,
-positions and the graphics state stack are followed, and each shown string becomes a run at its position."""
+`simple_fonts(resources, resolve)` and `content_runs(content bytes)` take their input from either structure
+reader: pypdf's objects (`page_runs(page)`) or ml.documents.pdf_objects'. pypdf parses every operand into
+objects (about half of reading a table-heavy page); here only text operators, positions and the graphics state
+stack are followed, runs of path, colour and other idle operators are one token, and each shown string becomes
+a run at its position."""
 
 from __future__ import annotations
 
 import re
 
-_NUMBER = rb"[-+]?(?:\d+\.?\d*|\.\d+)"
-_LITERAL = rb"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
-# "BT x y Td (text) Tj ET", most of a table's text objects, is one token; its groups give the position and text.
-_SIMPLE_TEXT = rb"BT\s+(?P<x>%s)\s+(?P<y>%s)\s+Td\s*(?P<text>%s)\s*Tj\s+ET(?![^\s\[\]()<>{}/%%])" % (_NUMBER, _NUMBER, _LITERAL)
-_SIMPLE_TEXT_RE = re.compile(_SIMPLE_TEXT)
-_SIMPLE_STARTS = frozenset(b"BT" + bytes([c]) for c in b" \t\n\r\f\v")  # an operator token holds no whitespace
-_TOKEN_RE = re.compile(
-    re.sub(rb"\(\?P<\w+>", b"(?:", _SIMPLE_TEXT)
-    + rb"|" + _LITERAL
-    + rb"|<[0-9A-Fa-f\s]*>"  # a hex string
-    rb"|/[^\s/\[\]()<>{}%]*"  # a name
-    rb"|" + _NUMBER
-    + rb"|[A-Za-z'\"*]+[01]?"  # an operator
-    rb"|\[|\]"
-    rb"|%[^\r\n]*"  # a comment
-    rb"|<<|>>"
-    rb"|\S",  # anything else: the fast path gives up
-    re.DOTALL,
-)  # fmt: skip
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
-_ESCAPE_RE = re.compile(rb"\\([0-7]{1,3}|\r\n|[\r\n]|.)", re.DOTALL)
+# The content stream is decoded once (cp1252, one character a byte: the simple fonts' encoding) and tokenized as
+# text; findall gives (x, y, string, token) for each item.
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
+_DELIMITED = r"(?![^\s\[\]()<>{}/%])"
+_STRING = r"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
+# Operators that change nothing the fast path follows (paths, painting, clipping, colour, graphics state other
+# than cm, marked content), each with its number operands: one item per run of them, its groups empty.
+_IDLE = r"re|[SsfFBbnWwJjMdimlcvyhGgKk]\*?|ri|gs|CS|cs|SCN?|scn?|RG|rg|sh|Do|BMC|BDC|EMC|MP|DP"  # common first
+_ITEM_RE = re.compile(
+    # 1-3: "BT x y Td (string) Tj ET", most of a table's text objects, in one item
+    rf"BT\s+({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{_DELIMITED}"
+    rf"|(?:(?:{_NUMBER}\s+)*(?:{_IDLE}){_DELIMITED}\s*)+"
+    rf"|({_STRING}"  # 4: any other token
+    r"|<[0-9A-Fa-f\s]*>"  # a hex string
+    r"|/[^\s/\[\]()<>{}%]*"  # a name
+    rf"|{_NUMBER}"
+    r"|[A-Za-z'\"*]+[01]?"  # an operator
+    r"|\[|\]"
+    r"|%[^\r\n]*"  # a comment
+    r"|<<|>>"
+    r"|\S)",  # anything else: the fast path gives up
+    re.DOTALL | re.ASCII,
+)
+_CP1252 = bytes(range(256)).decode("cp1252", errors="replace")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "(": "(", ")": ")", "\\": "\\"}
+_ESCAPE_RE = re.compile(r"\\([0-7]{1,3}|\r\n|[\r\n]|.)", re.DOTALL)
 _ENCODINGS = {None, "/WinAnsiEncoding", "/StandardEncoding"}
+_NUMBER_START = frozenset("+-.0123456789")
+_OPERATOR_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'\"*")
 
 
 class _GiveUp(Exception):
     pass
 
 
-def _simple_fonts(page) -> bool:
-    resources = page.get("/Resources") or {}
-    for xobject in (resources.get("/XObject") or {}).values():
-        if xobject.get_object().get("/Subtype") == "/Form":
+def _pypdf_object(value):
+    return value.get_object() if value is not None else None
+
+
+def simple_fonts(resources, resolve=_pypdf_object) -> bool:
+    """Whether the fast path can read text drawn with these resources (`resolve` turns a reference into its
+    object: pypdf's or ml.documents.pdf_objects')."""
+    resources = resolve(resources) or {}
+    for xobject in (resolve(resources.get("/XObject")) or {}).values():
+        if resolve(xobject).get("/Subtype") == "/Form":
             return False
-    for font in (resources.get("/Font") or {}).values():
-        font = font.get_object()
+    for font in (resolve(resources.get("/Font")) or {}).values():
+        font = resolve(font)
         encoding = font.get("/Encoding")
         if font.get("/Subtype") not in ("/Type1", "/TrueType") or "/ToUnicode" in font:
             return False
@@ -52,26 +68,25 @@ def _simple_fonts(page) -> bool:
     return True
 
 
-def _literal(token: bytes) -> str:
-    if b"\\" not in token:
-        return token[1:-1].decode("cp1252", errors="replace")
-
-    def unescape(match: re.Match) -> bytes:
-        code = match.group(1)
-        if code[:1].isdigit():
-            return bytes([int(code, 8) & 0xFF])
-        if code in (b"\r\n", b"\r", b"\n"):
-            return b""
-        return _ESCAPES.get(code, code)
-
-    return _ESCAPE_RE.sub(unescape, token[1:-1]).decode("cp1252", errors="replace")
+def _unescape(match: re.Match) -> str:
+    code = match.group(1)
+    if "0" <= code[0] <= "7":
+        return _CP1252[int(code, 8) & 0xFF]
+    if code in ("\r\n", "\r", "\n"):
+        return ""
+    return _ESCAPES.get(code, code)
 
 
-def _hex(token: bytes) -> str:
-    digits = re.sub(rb"\s", b"", token[1:-1])
+def _literal(inner: str) -> str:
+    """A literal string's text from what lies between its parentheses."""
+    return _ESCAPE_RE.sub(_unescape, inner) if "\\" in inner else inner
+
+
+def _hex(token: str) -> str:
+    digits = "".join(token[1:-1].split())
     if len(digits) % 2:
-        digits += b"0"
-    return bytes.fromhex(digits.decode()).decode("cp1252", errors="replace")
+        digits += "0"
+    return bytes.fromhex(digits).decode("cp1252", errors="replace")
 
 
 def _mul(a: list[float], b: list[float]) -> list[float]:
@@ -111,86 +126,85 @@ class _State:
             self.runs[-1] = (x, y, size, previous + text)
 
 
-def _operate(state: _State, op: bytes, args: list) -> None:
-    if op == b"q":
+def _operate(state: _State, op: str, args: list) -> None:
+    if op == "q":
         state.stack.append(state.cm)
-    elif op == b"Q":
+    elif op == "Q":
         state.cm = state.stack.pop() if state.stack else state.cm
-    elif op == b"cm":
+    elif op == "cm":
         state.cm = _mul([float(a) for a in args[-6:]], state.cm)
-    elif op == b"BT":
+    elif op == "BT":
         state.tm = state.tlm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
         state.moved = True
-    elif op == b"Tf":
+    elif op == "Tf":
         state.size = float(args[-1])
-    elif op == b"TL":
+    elif op == "TL":
         state.leading = float(args[-1])
-    elif op in (b"Td", b"TD"):
+    elif op in ("Td", "TD"):
         tx, ty = float(args[-2]), float(args[-1])
-        if op == b"TD":
+        if op == "TD":
             state.leading = -ty
         state.move(tx, ty)
-    elif op == b"Tm":
+    elif op == "Tm":
         state.tm = state.tlm = [float(a) for a in args[-6:]]
         state.moved = True
-    elif op == b"T*":
+    elif op == "T*":
         state.move(0.0, -state.leading)
-    elif op in (b"Tj", b"'", b'"'):
-        if op != b"Tj":
+    elif op in ("Tj", "'", '"'):
+        if op != "Tj":
             state.move(0.0, -state.leading)
         state.show(args[-1] if args and isinstance(args[-1], str) else "")
-    elif op == b"TJ":
+    elif op == "TJ":
         parts = [a if isinstance(a, str) else (" " if a < -250 else "") for a in (args[-1] if args and isinstance(args[-1], list) else [])]
         state.show("".join(parts))
-    elif op in (b"BI", b"ID", b"EI", b"d0", b"d1"):
+    elif op in ("BI", "ID", "EI", "d0", "d1"):
         raise _GiveUp  # inline images (binary data the tokenizer cannot skip), Type3 glyphs
 
 
 # Outside text objects only the graphics-state stack and cm matter (and an inline image means: give up).
-_MARKS = frozenset({b"BT", b"ET", b"q", b"Q", b"cm", b"BI"})
+_MARKS = frozenset({"BT", "ET", "q", "Q", "cm", "BI"})
 
 
-def _is_string(token: bytes) -> bool:
-    return len(token) >= 2 and token[:1] == b"(" and token.endswith(b")")
+def _is_td_tj(tokens: list[str]) -> bool:
+    """Whether the tokens are "x y Td (text) Tj"."""
+    if len(tokens) != 5 or tokens[2] != "Td" or tokens[4] != "Tj":
+        return False
+    shown = tokens[3]
+    return len(shown) > 1 and shown[0] == "(" and shown[-1] == ")" and tokens[0][:1] in _NUMBER_START and tokens[1][:1] in _NUMBER_START
 
 
-def _is_number(*tokens: bytes) -> bool:
-    return all(token[:1] in _NUMBER_START for token in tokens)
-
-
-_NUMBER_START = frozenset(bytes([c]) for c in b"+-.0123456789")
-
-
-def _text_object(state: _State, tokens: list[bytes]) -> None:
-    """The operators of one BT ... ET (BT itself already applied)."""
-    if len(tokens) == 5 and tokens[2] == b"Td" and tokens[4] == b"Tj" and _is_string(tokens[3]) and _is_number(tokens[0], tokens[1]):
-        state.move(float(tokens[0]), float(tokens[1]))  # "x y Td (text) Tj", most of a table's text objects
-        state.show(_literal(tokens[3]))
+def _text_object(state: _State, tokens: list[str]) -> None:
+    """The operators of one BT ... ET (BT itself already applied); an empty token: a run of idle operators."""
+    if _is_td_tj(tokens):
+        state.move(float(tokens[0]), float(tokens[1]))  # "x y Td (text) Tj"
+        state.show(_literal(tokens[3][1:-1]))
         return
     args: list = []
     arrays: list[list] = []
     for token in tokens:
         first = token[:1]
-        if first == b"(":
-            if len(token) < 2 or not token.endswith(b")"):
+        if first == "(":
+            if len(token) < 2 or not token.endswith(")"):
                 raise _GiveUp  # an unescaped parenthesis inside a string
-            value = _literal(token)
-        elif first == b"<" and token != b"<<":
-            if len(token) < 2 or not token.endswith(b">"):
+            value = _literal(token[1:-1])
+        elif first == "<" and token != "<<":
+            if len(token) < 2 or not token.endswith(">"):
                 raise _GiveUp
             value = _hex(token)
-        elif first in b"+-.0123456789":
+        elif first in _NUMBER_START:
             value = float(token)
-        elif first == b"[":
+        elif first == "[":
             arrays.append([])
             continue
-        elif first == b"]":
+        elif first == "]":
             value = arrays.pop() if arrays else []
-        elif first in (b"/", b"%") or token in (b"<<", b">>"):
-            value = token.decode("latin-1")
-        elif first.isalpha() or first in b"'\"*":
-            if arrays or token[:3] in _SIMPLE_STARTS:
-                raise _GiveUp  # an operator inside an array; a whole text object inside this one (no ET between)
+        elif first in ("/", "%") or token in ("<<", ">>"):
+            if not token.isascii():
+                raise _GiveUp  # read as latin-1 before; such names or comments are rare enough for pypdf
+            value = token
+        elif first in _OPERATOR_START or not token:
+            if arrays:
+                raise _GiveUp  # an operator inside an array
             _operate(state, token, args)
             args = []
             continue
@@ -200,39 +214,46 @@ def _text_object(state: _State, tokens: list[bytes]) -> None:
 
 
 def page_runs(page) -> list[tuple[float, float, float, str]] | None:
-    """(x, y, font size, text) of every shown string, or None when the page needs pypdf."""
-    if not _simple_fonts(page):
+    """(x, y, font size, text) of every shown string of a pypdf page, or None when the page needs pypdf."""
+    if not simple_fonts(page.get("/Resources")):
         return None
     contents = page.get_contents()
-    if contents is None:
-        return []
-    tokens = _TOKEN_RE.findall(contents.get_data())
-    marks = [i for i, token in enumerate(tokens) if token in _MARKS or token[:3] in _SIMPLE_STARTS]
+    return [] if contents is None else content_runs(contents.get_data())
+
+
+def content_runs(content: bytes) -> list[tuple[float, float, float, str]] | None:
+    """(x, y, font size, text) of every string a content stream shows, or None when it needs pypdf."""
+    items = _ITEM_RE.findall(content.decode("cp1252", errors="replace"))
     state = _State()
+    runs = state.runs
     try:
-        k = 0
-        while k < len(marks):
-            i = marks[k]
-            op = tokens[i]
-            if op[:3] in _SIMPLE_STARTS:
-                found = _SIMPLE_TEXT_RE.match(op)
-                state.tm = state.tlm = [1.0, 0.0, 0.0, 1.0, float(found["x"]), float(found["y"])]  # BT, then x y Td
-                state.moved = True
-                state.show(_literal(found["text"]))
-            elif op == b"BT":
-                k += 1
-                while k < len(marks) and tokens[marks[k]] != b"ET":
-                    k += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators
-                end = marks[k] if k < len(marks) else len(tokens)
-                _operate(state, b"BT", [])
-                _text_object(state, tokens[i + 1 : end])
-            elif op == b"BI":
-                raise _GiveUp  # binary image data could look like operators
-            elif op == b"cm":
-                _operate(state, b"cm", [float(v) for v in tokens[i - 6 : i]])
-            elif op != b"ET":
-                _operate(state, op, [])
-            k += 1
+        i, count = 0, len(items)
+        while i < count:
+            x, y, text, op = items[i]
+            if x:  # BT x y Td (text) Tj ET: tm is the translation, shown at once
+                if text := _literal(text) if "\\" in text else text:
+                    cm = state.cm
+                    x, y = float(x), float(y)
+                    runs.append(
+                        (x * cm[0] + y * cm[2] + cm[4], x * cm[1] + y * cm[3] + cm[5], abs(state.size * (cm[3] or 1)) or 10.0, text)
+                    )
+            elif op in _MARKS:
+                if op == "BT":
+                    end = i + 1
+                    while end < count and items[end][3] != "ET":
+                        end += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators
+                    if any(item[0] for item in items[i + 1 : end]):
+                        raise _GiveUp  # a whole text object inside this one (no ET between)
+                    _operate(state, "BT", [])
+                    _text_object(state, [item[3] for item in items[i + 1 : end]])
+                    i = end
+                elif op == "BI":
+                    raise _GiveUp  # binary image data could look like operators
+                elif op == "cm":
+                    _operate(state, "cm", [float(item[3]) for item in items[i - 6 : i]])
+                elif op != "ET":
+                    _operate(state, op, [])
+            i += 1
     except (_GiveUp, ValueError, IndexError):
         return None
-    return state.runs
+    return runs

@@ -23,6 +23,7 @@ class Finding:
     label: int | None = None  # None: skipped
     probability: float | None = None
     reason: str = ""  # why it was skipped
+    evidence: tuple = ()  # the decisive words, when the scan was asked for them
 
     @property
     def is_component(self) -> bool:
@@ -78,23 +79,32 @@ def scan(
     threshold: float,
     model_name: str,
     model_version: str,
+    predict_explained: Callable[[list[str]], tuple[np.ndarray, list]] | None = None,
 ) -> DocumentScan:
-    """Score every segment, classify the components in one batched call, and keep the rest with a reason."""
+    """Score every segment, classify the components in one batched call, and keep the rest with a reason.
+    With `predict_explained` (probabilities and evidence from the same model calls) it is called instead of
+    `predict_proba`, and each component keeps its evidence."""
     import time
 
     segments = read.segments
     scores = component_scores(scorer, segments)
     chosen = [i for i, s in enumerate(segments) if s.kind != HEADING_KIND and scores[i] >= scorer.threshold]
+    texts = [segments[i].text for i in chosen]
     started = time.perf_counter()
-    probs = predict_proba([segments[i].text for i in chosen]) if chosen else np.zeros(0, dtype=np.float32)
+    if not chosen:
+        probs, why = np.zeros(0, dtype=np.float32), []
+    elif predict_explained is not None:
+        probs, why = predict_explained(texts)
+    else:
+        probs, why = predict_proba(texts), [()] * len(texts)
     seconds = time.perf_counter() - started
-    by_index = dict(zip(chosen, probs, strict=True))
+    by_index = dict(zip(chosen, zip(probs, why, strict=True), strict=True))
     findings = []
     for i, segment in enumerate(segments):
         score = float(scores[i])
         if i in by_index:
-            p = float(by_index[i])
-            findings.append(Finding(segment, score, label=int(p >= threshold), probability=p))
+            p, evidence = float(by_index[i][0]), tuple(by_index[i][1])
+            findings.append(Finding(segment, score, label=int(p >= threshold), probability=p, evidence=evidence))
         elif segment.kind == HEADING_KIND:
             findings.append(Finding(segment, score, reason="heading"))
         else:

@@ -72,6 +72,33 @@ def test_a_spec_is_scanned_in_one_batched_call_and_boilerplate_is_skipped(traine
     assert {c["model_version"] for c in data["components"]} == {predictor.version}  # each component: the served version
 
 
+def test_with_predict_explained_labels_and_evidence_come_from_one_call(trained_bundle):
+    predictor = Predictor.from_bundle(trained_bundle)
+    calls = []
+
+    def predict_explained(texts):
+        calls.append(list(texts))
+        return predictor.predict_explained(texts)
+
+    def no_predict_proba(texts):
+        raise AssertionError("predict_proba called although predict_explained was given")
+
+    result = scan(
+        read_document(write_spec(spec_blocks(), "docx"), "spec.docx"),
+        scorer=load_scorer(trained_bundle),
+        predict_proba=no_predict_proba,
+        predict_explained=predict_explained,
+        threshold=predictor.threshold,
+        model_name=predictor.model_name,
+        model_version=predictor.version,
+    )
+    texts = [f.segment.text for f in result.components]
+    assert calls == [texts]
+    assert np.array_equal([f.probability for f in result.components], predictor.predict_proba(texts).astype(float))
+    assert [list(f.evidence) for f in result.components] == predictor.explain(texts)
+    assert all(f.evidence == () for f in result.skipped)
+
+
 def test_a_document_without_components_says_no_components(trained_bundle):
     result, calls, _ = scanned(trained_bundle, b"# Specification\n\nApproved for release.\n\nRevision 2, 3 May 2024.\n", "b.md")
     assert result.verdict == NO_COMPONENTS and calls == [] and result.counts()["components"] == 0

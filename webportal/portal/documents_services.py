@@ -50,6 +50,7 @@ def document_scan(*, data: bytes, filename: str) -> tuple[DocumentScan, float]:
         read,
         scorer=scorer_for(served.path),
         predict_proba=served.predict_proba,
+        predict_explained=served.predict_explained,
         threshold=served.predictor.threshold,
         model_name=served.name,
         model_version=served.version,
@@ -81,7 +82,6 @@ def document_store(*, result: DocumentScan, data: bytes, user, read_ms: float = 
         created_by=owner,
     )
     found = result.components
-    why = _evidence(result, [f.segment.text for f in found])
     components = Component.objects.bulk_create(
         [
             Component(
@@ -89,11 +89,11 @@ def document_store(*, result: DocumentScan, data: bytes, user, read_ms: float = 
                 label=f.label,
                 probability=f.probability,
                 model_version=result.model_version,
-                evidence=json.dumps(evidence),
+                evidence=json.dumps(list(f.evidence)),
                 status=Component.Status.CLASSIFIED,
                 created_by=owner,
             )
-            for f, evidence in zip(found, why, strict=True)
+            for f in found
         ]
     )
     services.queue_uncertain(components)
@@ -118,14 +118,6 @@ def document_store(*, result: DocumentScan, data: bytes, user, read_ms: float = 
         ]
     )
     return document
-
-
-def _evidence(result: DocumentScan, texts: list[str]) -> list[list[dict]]:
-    """The decisive words of each component found (ml.evidence), from the model that scanned the document."""
-    served = services.model_current()
-    if served is None or served.version != result.model_version or not texts:
-        return [[] for _ in texts]
-    return served.explain(texts)
 
 
 def _segment_row(document: Document, finding, component: Component | None) -> DocumentSegment:

@@ -98,12 +98,12 @@ def scan(
     else:
         probs, why = predict_proba(texts), [()] * len(texts)
     seconds = time.perf_counter() - started
-    by_index = dict(zip(chosen, zip(probs, why, strict=True), strict=True))
+    by_index = {i: (float(p), tuple(e)) for i, p, e in zip(chosen, probs, why, strict=True)}
     findings = []
     for i, segment in enumerate(segments):
         score = float(scores[i])
         if i in by_index:
-            p, evidence = float(by_index[i][0]), tuple(by_index[i][1])
+            p, evidence = by_index[i]
             findings.append(Finding(segment, score, label=int(p >= threshold), probability=p, evidence=evidence))
         elif segment.kind == HEADING_KIND:
             findings.append(Finding(segment, score, reason="heading"))

@@ -6,7 +6,8 @@ form XObjects. Anything else returns None and pypdf's extraction reads the page 
 reader: pypdf's objects (`page_runs(page)`) or ml.documents.pdf_objects'. pypdf parses every operand into
 objects (about half of reading a table-heavy page); here only text operators, positions and the graphics state
 stack are followed, runs of path, colour and other idle operators are one token, and each shown string becomes
-a run at its position."""
+a run at its position. A stream made mostly of "BT x y Td (string) Tj ET" (fpdf2's cells) is first split on
+that shape, and only what lies between those text objects is tokenized (`_split_runs`)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ _STRING = r"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
 # Operators that change nothing the fast path follows (paths, painting, clipping, colour, graphics state other
 # than cm, marked content), each with its number operands: one item per run of them, its groups empty.
 _IDLE = r"re|[SsfFBbnWwJjMdimlcvyhGgKk]\*?|ri|gs|CS|cs|SCN?|scn?|RG|rg|sh|Do|BMC|BDC|EMC|MP|DP"  # common first
+# "BT x y Td (string) Tj ET", most of a table's text objects, in one item (groups: x, y, string)
+_SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{_DELIMITED}"
+_SIMPLE_RE = re.compile(_SIMPLE, re.DOTALL | re.ASCII)
 _ITEM_RE = re.compile(
-    # 1-3: "BT x y Td (string) Tj ET", most of a table's text objects, in one item
-    rf"BT\s+({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{_DELIMITED}"
+    rf"{_SIMPLE}"  # 1-3
     rf"|(?:(?:{_NUMBER}\s+)*(?:{_IDLE}){_DELIMITED}\s*)+"
     rf"|({_STRING}"  # 4: any other token
     r"|<[0-9A-Fa-f\s]*>"  # a hex string
@@ -221,39 +224,89 @@ def page_runs(page) -> list[tuple[float, float, float, str]] | None:
     return [] if contents is None else content_runs(contents.get_data())
 
 
+def _follow(state: _State, items: list[tuple[str, str, str, str]]) -> None:
+    """Apply the tokenizer's items (`_ITEM_RE.findall`) to the state; its runs gain every shown string."""
+    runs = state.runs
+    i, count = 0, len(items)
+    while i < count:
+        x, y, text, op = items[i]
+        if x:  # BT x y Td (string) Tj ET: tm is the translation, shown at once
+            if text := _literal(text) if "\\" in text else text:
+                cm = state.cm
+                x, y = float(x), float(y)
+                runs.append((x * cm[0] + y * cm[2] + cm[4], x * cm[1] + y * cm[3] + cm[5], abs(state.size * (cm[3] or 1)) or 10.0, text))
+        elif op in _MARKS:
+            if op == "BT":
+                end = i + 1
+                while end < count and items[end][3] != "ET":
+                    end += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators
+                if any(item[0] for item in items[i + 1 : end]):
+                    raise _GiveUp  # a whole text object inside this one (no ET between)
+                _operate(state, "BT", [])
+                _text_object(state, [item[3] for item in items[i + 1 : end]])
+                i = end
+            elif op == "BI":
+                raise _GiveUp  # binary image data could look like operators
+            elif op == "cm":
+                _operate(state, "cm", [float(item[3]) for item in items[i - 6 : i]])
+            elif op != "ET":
+                _operate(state, op, [])
+        i += 1
+
+
+def _ends_outside_text(items: list[tuple[str, str, str, str]]) -> bool:
+    ops = [item[3] for item in items]
+    return "BT" not in ops or "ET" in ops[len(ops) - ops[::-1].index("BT") :]
+
+
+def _shown(state: _State, xs: list[str], ys: list[str], strings: list[str]) -> list[tuple[float, float, float, str]]:
+    """The runs of consecutive simple text objects, all under the state's cm and font size."""
+    (a, b, c, d, e, f), size = state.cm, state.size
+    size = abs(size * (d or 1)) or 10.0
+    texts = [_literal(s) if "\\" in s else s for s in strings]
+    if (a, b, c, d, e, f) == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0):
+        return [(float(x), float(y), size, t) for x, y, t in zip(xs, ys, texts, strict=True) if t]
+    points = [(float(x), float(y), t) for x, y, t in zip(xs, ys, texts, strict=True) if t]
+    return [(x * a + y * c + e, x * b + y * d + f, size, t) for x, y, t in points]
+
+
+def _split_runs(text: str) -> list[tuple[float, float, float, str]] | None:
+    """The runs of a stream whose text objects are mostly "BT x y Td (string) Tj ET" (what fpdf2 writes), found
+    by one split on that shape: a literal-prefix scan, about a third of tokenizing everything. Only the stretches
+    between them that change state (another text object, q, Q, cm) are tokenized, and the text objects between
+    two of them are read in one comprehension. None where a stretch could hide or break one (a string, comment or
+    inline image there): `_ITEM_RE` reads the stream."""
+    parts = _SIMPLE_RE.split(text)
+    gaps = parts[::4]
+    joined = "\0".join(gaps)
+    if len(parts) < 5 or any(mark in joined for mark in ("(", ")", "%", "\\", "BI")):
+        return None
+    if "q" in joined or "Q" in joined or "cm" in joined:
+        changes = [k for k, gap in enumerate(gaps) if "BT" in gap or "q" in gap or "Q" in gap or "cm" in gap]
+    else:
+        changes = [k for k, gap in enumerate(gaps) if "BT" in gap]
+    if not changes or changes[-1] != len(gaps) - 1:
+        changes.append(len(gaps) - 1)  # the text objects after the last change
+    state = _State()
+    start = 0  # the first simple text object not yet read
+    for k in changes:
+        state.runs += _shown(state, parts[4 * start + 1 : 4 * k : 4], parts[4 * start + 2 : 4 * k : 4], parts[4 * start + 3 : 4 * k : 4])
+        items = _ITEM_RE.findall(gaps[k])
+        if not _ends_outside_text(items):
+            return None
+        _follow(state, items)
+        start = k
+    return state.runs
+
+
 def content_runs(content: bytes) -> list[tuple[float, float, float, str]] | None:
     """(x, y, font size, text) of every string a content stream shows, or None when it needs pypdf."""
-    items = _ITEM_RE.findall(content.decode("cp1252", errors="replace"))
-    state = _State()
-    runs = state.runs
+    text = content.decode("cp1252", errors="replace")
     try:
-        i, count = 0, len(items)
-        while i < count:
-            x, y, text, op = items[i]
-            if x:  # BT x y Td (text) Tj ET: tm is the translation, shown at once
-                if text := _literal(text) if "\\" in text else text:
-                    cm = state.cm
-                    x, y = float(x), float(y)
-                    runs.append(
-                        (x * cm[0] + y * cm[2] + cm[4], x * cm[1] + y * cm[3] + cm[5], abs(state.size * (cm[3] or 1)) or 10.0, text)
-                    )
-            elif op in _MARKS:
-                if op == "BT":
-                    end = i + 1
-                    while end < count and items[end][3] != "ET":
-                        end += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators
-                    if any(item[0] for item in items[i + 1 : end]):
-                        raise _GiveUp  # a whole text object inside this one (no ET between)
-                    _operate(state, "BT", [])
-                    _text_object(state, [item[3] for item in items[i + 1 : end]])
-                    i = end
-                elif op == "BI":
-                    raise _GiveUp  # binary image data could look like operators
-                elif op == "cm":
-                    _operate(state, "cm", [float(item[3]) for item in items[i - 6 : i]])
-                elif op != "ET":
-                    _operate(state, op, [])
-            i += 1
+        if (runs := _split_runs(text)) is not None:
+            return runs
+        state = _State()
+        _follow(state, _ITEM_RE.findall(text))
     except (_GiveUp, ValueError, IndexError):
         return None
-    return runs
+    return state.runs

@@ -105,3 +105,41 @@ def test_whole_simple_text_objects_read_as_pypdf_reads_them(stream, fast_path):
     slow = [(round(r.x, 3), round(r.y, 3), r.text) for r in _page_runs(page, fast=False)]
     assert (page_runs(page) is not None) == fast_path
     assert fast == slow and [t for _, _, t in fast] == ["Part", "Ye(a)r" if b"Ye\\(" in stream else "Year"]
+
+
+def _tokenized(stream: bytes):
+    from ml.documents.pdf_fast import _ITEM_RE, _follow, _State
+
+    state = _State()
+    _follow(state, _ITEM_RE.findall(stream.decode("cp1252")))
+    return state.runs
+
+
+_CELLS = b"BT 20 200 Td (Part) Tj ET\n30 190 60 -12 re S BT 90 200 Td (Ye\\(a\\)r) Tj ET\n"
+
+
+@pytest.mark.parametrize(
+    ("stream", "split"),
+    [
+        (b"BT /F1 10 Tf ET\n" + _CELLS * 3, True),  # fpdf2's shape: one font change, then cells
+        (b"BT /F1 14 Tf ET\n" + _CELLS + b"BT /F2 9 Tf ET\n" + _CELLS, True),  # a font change between cells: its size
+        (b"q 2 0 0 2 5 7 cm\n" + _CELLS + b"Q\n" + _CELLS, True),  # cm scales the first cells only
+        (b"BT /F1 10 Tf 1 0 0 1 5 5 Tm ET\n" + _CELLS + b"BT 20 180 Td (a\\\nb) Tj ET", True),  # a line continuation
+        (b"% BT 1 2 Td (in a comment) Tj ET\n" + _CELLS, False),  # a comment: tokenized whole
+        (_CELLS + b"BT /F1 10 Tf 20 150 Td [(Ke) 120 (rn)] TJ ET\n" + _CELLS, False),  # a TJ text object between
+        (b"BT /F1 10 Tf\n" + _CELLS, False),  # a text object left open before the cells
+        (b"/NameBT 20 200 Td (Part) Tj ET " + _CELLS, False),  # BT glued to a name is not a text object
+    ],
+)
+def test_the_split_on_simple_text_objects_reads_what_tokenizing_everything_reads(stream, split):
+    from ml.documents.pdf_fast import _split_runs, content_runs
+
+    tried = _split_runs(stream.decode("cp1252"))  # tried: each stream above; None hands it to the tokenizer
+    assert (tried is not None) == split
+    try:
+        whole = _tokenized(stream)
+    except Exception:
+        whole = None  # the tokenizer gives up too (content_runs: None, pypdf reads the page)
+    assert content_runs(stream) == whole
+    if split:
+        assert tried == whole and len(tried) >= 2

@@ -17,32 +17,27 @@ from __future__ import annotations
 
 import io
 import itertools
+import operator
 import re
 from dataclasses import dataclass
 from statistics import median
-from typing import NamedTuple
 
 from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
 from ml.documents.limits import DocumentError, Limits, check_pages
 from ml.documents.pdf_fast import content_runs, page_runs, simple_fonts
 from ml.documents.pdf_objects import Document, NotSimple
+from ml.documents.pdf_runs import Run, one_line_runs
 
 _BULLET_RE = re.compile(r"^\s*(?:[•●▪◦·‣∙*–-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+(?=\S)")
 _SPACE_RE = re.compile(r"\s+")
-
-
-class _Run(NamedTuple):  # thousands per document: a tuple is made in half a slots dataclass's time
-    x: float
-    y: float
-    size: float
-    text: str
+_X, _Y = operator.itemgetter(0), operator.itemgetter(1)  # a Run's x and y
 
 
 @dataclass(slots=True)
 class _Line:
     y: float
     size: float
-    runs: list[_Run]
+    runs: list[Run]
 
     @property
     def x(self) -> float:
@@ -79,42 +74,23 @@ def _open(data: bytes, limits: Limits):
     return reader
 
 
-def _runs(found: list[tuple[float, float, float, str]]) -> list[_Run]:
-    if not any("\n" in text for _, _, _, text in found):  # most pages: every run one line
-        return [_Run(x, y, size, stripped) for x, y, size, text in found if (stripped := text.strip())]
-    runs = []
-    for x, y, size, text in found:
-        if "\n" not in text:  # most runs: one line
-            if stripped := text.strip():
-                runs.append(_Run(x, y, size, stripped))
-            continue
-        for k, piece in enumerate(text.split("\n")):
-            if piece.strip():
-                runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
-    return runs
-
-
-def _pypdf_runs(page) -> list[_Run]:
-    runs: list[_Run] = []
+def _pypdf_runs(page) -> list[Run]:
+    found: list[tuple[float, float, float, str]] = []
 
     def visit(text, cm, tm, font_dict, font_size):
-        if not text or not text.strip():
-            return
-        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
-        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-        size = abs(font_size * (tm[3] or 1) * (cm[3] or 1)) or 10.0
-        for k, piece in enumerate(text.split("\n")):
-            if piece.strip():
-                runs.append(_Run(x, y - k * size * 1.2, size, piece.strip()))
+        if text and text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            found.append((x, y, abs(font_size * (tm[3] or 1) * (cm[3] or 1)) or 10.0, text))
 
     page.extract_text(visitor_text=visit)
-    return runs
+    return one_line_runs(found)
 
 
-def _page_runs(page, *, fast: bool = True) -> list[_Run]:
+def _page_runs(page, *, fast: bool = True) -> list[Run]:
     """A pypdf page's runs of text with their positions: the fast path when the page allows it, else pypdf's."""
     found = page_runs(page) if fast else None
-    return _pypdf_runs(page) if found is None else _runs(found)
+    return _pypdf_runs(page) if found is None else found
 
 
 def _own_runs(data: bytes, limits: Limits, document: Document, pages: list):
@@ -132,7 +108,7 @@ def _own_runs(data: bytes, limits: Limits, document: Document, pages: list):
         except Exception as exc:  # an object of the wrong type where a dictionary was expected
             raise NotSimple(f"{type(exc).__name__}: {exc}") from exc
         if found is not None:
-            yield _runs(found)
+            yield found
             continue
         reader = reader or _open(data, limits)
         if len(reader.pages) != len(pages):
@@ -140,10 +116,12 @@ def _own_runs(data: bytes, limits: Limits, document: Document, pages: list):
         yield _pypdf_runs(reader.pages[index])
 
 
-def _lines(runs: list[_Run]) -> list[_Line]:
+def _lines(runs: list[Run]) -> list[_Line]:
     lines: list[_Line] = []
     line = None
-    for run in sorted(runs, key=lambda r: (-r.y, r.x)):
+    ordered = sorted(runs, key=_X)
+    ordered.sort(key=_Y, reverse=True)  # top to bottom, then left to right: two stable C-keyed sorts, not a lambda
+    for run in ordered:
         if line is not None and abs(line.y - run.y) <= (0.3 * run.size if run.size > 10 / 3 else 1.0):
             line.runs.append(run)
             if run.size > line.size:
@@ -152,7 +130,7 @@ def _lines(runs: list[_Run]) -> list[_Line]:
             line = _Line(run.y, run.size, [run])
             lines.append(line)
     for line in lines:
-        line.runs.sort(key=lambda r: r.x)
+        line.runs.sort(key=_X)
     return lines
 
 

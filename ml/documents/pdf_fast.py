@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ml.documents.pdf_runs import Run, one_line_runs
+
 # The content stream is decoded once (cp1252, one character a byte: the simple fonts' encoding) and tokenized as
 # text; findall gives (x, y, string, token) for each item.
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
@@ -23,7 +25,12 @@ _STRING = r"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
 _IDLE = r"re|[SsfFBbnWwJjMdimlcvyhGgKk]\*?|ri|gs|CS|cs|SCN?|scn?|RG|rg|sh|Do|BMC|BDC|EMC|MP|DP"  # common first
 # "BT x y Td (string) Tj ET", most of a table's text objects, in one item (groups: x, y, string)
 _SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{_DELIMITED}"
-_SIMPLE_RE = re.compile(_SIMPLE, re.DOTALL | re.ASCII)
+# the same, or a font change "BT /F1 9 Tf ET" (groups: x, y, string, size): what fpdf2 writes for most text
+_SPLIT_RE = re.compile(
+    rf"BT(?<![^\s\]>}}]BT)\s+(?:({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj"
+    rf"|/[^\s/\[\]()<>{{}}%]+\s+({_NUMBER})\s+Tf)\s+ET{_DELIMITED}",
+    re.DOTALL | re.ASCII,
+)
 _ITEM_RE = re.compile(
     rf"{_SIMPLE}"  # 1-3
     rf"|(?:(?:{_NUMBER}\s+)*(?:{_IDLE}){_DELIMITED}\s*)+"
@@ -39,6 +46,7 @@ _ITEM_RE = re.compile(
     re.DOTALL | re.ASCII,
 )
 _CP1252 = bytes(range(256)).decode("cp1252", errors="replace")
+_new = tuple.__new__  # _new(Run, fields): a Run in 40% of Run(...)'s time (no Python-level __new__)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "(": "(", ")": ")", "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\([0-7]{1,3}|\r\n|[\r\n]|.)", re.DOTALL)
 _ENCODINGS = {None, "/WinAnsiEncoding", "/StandardEncoding"}
@@ -108,7 +116,7 @@ class _State:
         self.size = 10.0
         self.leading = 0.0
         self.moved = True  # a position change since the last shown string
-        self.runs: list[tuple[float, float, float, str]] = []
+        self.runs: list = []  # (x, y, size, text as shown); Runs where _split_runs made them
 
     def move(self, tx: float, ty: float) -> None:
         a, b, c, d, e, f = self.tlm  # a translation times tlm, without the general product
@@ -216,8 +224,8 @@ def _text_object(state: _State, tokens: list[str]) -> None:
         (arrays[-1] if arrays else args).append(value)
 
 
-def page_runs(page) -> list[tuple[float, float, float, str]] | None:
-    """(x, y, font size, text) of every shown string of a pypdf page, or None when the page needs pypdf."""
+def page_runs(page) -> list[Run] | None:
+    """The runs of every shown string of a pypdf page, or None when the page needs pypdf."""
     if not simple_fonts(page.get("/Resources")):
         return None
     contents = page.get_contents()
@@ -259,48 +267,58 @@ def _ends_outside_text(items: list[tuple[str, str, str, str]]) -> bool:
     return "BT" not in ops or "ET" in ops[len(ops) - ops[::-1].index("BT") :]
 
 
-def _shown(state: _State, xs: list[str], ys: list[str], strings: list[str]) -> list[tuple[float, float, float, str]]:
+def _shown(state: _State, xs: list[str], ys: list[str], strings: list[str]) -> list[Run]:
     """The runs of consecutive simple text objects, all under the state's cm and font size."""
     (a, b, c, d, e, f), size = state.cm, state.size
     size = abs(size * (d or 1)) or 10.0
     texts = [_literal(s) if "\\" in s else s for s in strings]
+    if "\n" in "".join(texts):
+        points = [(float(x), float(y), t) for x, y, t in zip(xs, ys, texts, strict=True)]
+        return one_line_runs((x * a + y * c + e, x * b + y * d + f, size, t) for x, y, t in points)
     if (a, b, c, d, e, f) == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0):
-        return [(float(x), float(y), size, t) for x, y, t in zip(xs, ys, texts, strict=True) if t]
-    points = [(float(x), float(y), t) for x, y, t in zip(xs, ys, texts, strict=True) if t]
-    return [(x * a + y * c + e, x * b + y * d + f, size, t) for x, y, t in points]
+        return [_new(Run, (float(x), float(y), size, t)) for x, y, shown in zip(xs, ys, texts, strict=True) if (t := shown.strip())]
+    points = [(float(x), float(y), t) for x, y, shown in zip(xs, ys, texts, strict=True) if (t := shown.strip())]
+    return [_new(Run, (x * a + y * c + e, x * b + y * d + f, size, t)) for x, y, t in points]
 
 
-def _split_runs(text: str) -> list[tuple[float, float, float, str]] | None:
-    """The runs of a stream whose text objects are mostly "BT x y Td (string) Tj ET" (what fpdf2 writes), found
-    by one split on that shape: a literal-prefix scan, about a third of tokenizing everything. Only the stretches
-    between them that change state (another text object, q, Q, cm) are tokenized, and the text objects between
-    two of them are read in one comprehension. None where a stretch could hide or break one (a string, comment or
-    inline image there): `_ITEM_RE` reads the stream."""
-    parts = _SIMPLE_RE.split(text)
-    gaps = parts[::4]
+def _split_runs(text: str) -> list[Run] | None:
+    """The runs of a stream whose text objects are mostly "BT x y Td (string) Tj ET" and "BT /F1 9 Tf ET" (what
+    fpdf2 writes), found by one split on those shapes: a literal-prefix scan, about a third of tokenizing
+    everything. Only the stretches between them that change state (another text object, q, Q, cm) are tokenized,
+    and the text objects between two changes are read in one comprehension. None where a stretch could hide or
+    break one (a string, comment or inline image there): `_ITEM_RE` reads the stream."""
+    parts = _SPLIT_RE.split(text)
+    gaps = parts[::5]
     joined = "\0".join(gaps)
-    if len(parts) < 5 or any(mark in joined for mark in ("(", ")", "%", "\\", "BI")):
+    if len(parts) < 6 or any(mark in joined for mark in ("(", ")", "%", "\\", "BI")):
         return None
     if "q" in joined or "Q" in joined or "cm" in joined:
-        changes = [k for k, gap in enumerate(gaps) if "BT" in gap or "q" in gap or "Q" in gap or "cm" in gap]
+        changes = [2 * k for k, gap in enumerate(gaps) if "BT" in gap or "q" in gap or "Q" in gap or "cm" in gap]
     else:
-        changes = [k for k, gap in enumerate(gaps) if "BT" in gap]
-    if not changes or changes[-1] != len(gaps) - 1:
-        changes.append(len(gaps) - 1)  # the text objects after the last change
+        changes = [2 * k for k, gap in enumerate(gaps) if "BT" in gap]
+    fonts = [2 * j + 1 for j, size in enumerate(parts[4::5]) if size is not None]
     state = _State()
-    start = 0  # the first simple text object not yet read
-    for k in changes:
-        state.runs += _shown(state, parts[4 * start + 1 : 4 * k : 4], parts[4 * start + 2 : 4 * k : 4], parts[4 * start + 3 : 4 * k : 4])
-        items = _ITEM_RE.findall(gaps[k])
+    start = 0  # the first text object not yet read
+    for event in sorted({*changes, *fonts, 2 * len(gaps) - 2}):  # gap k: 2k, text object j: 2j + 1; the last gap
+        end = event // 2
+        state.runs += _shown(
+            state, parts[5 * start + 1 : 5 * end : 5], parts[5 * start + 2 : 5 * end : 5], parts[5 * start + 3 : 5 * end : 5]
+        )
+        if event % 2:
+            state.size, start = float(parts[5 * end + 4]), end + 1
+            continue
+        items = _ITEM_RE.findall(gaps[end])
         if not _ends_outside_text(items):
             return None
+        shown = len(state.runs)
         _follow(state, items)
-        start = k
+        state.runs[shown:] = one_line_runs(state.runs[shown:])  # a hex string shown between the simple ones
+        start = end
     return state.runs
 
 
-def content_runs(content: bytes) -> list[tuple[float, float, float, str]] | None:
-    """(x, y, font size, text) of every string a content stream shows, or None when it needs pypdf."""
+def content_runs(content: bytes) -> list[Run] | None:
+    """The runs (ml.documents.pdf_runs) of every string a content stream shows, or None when it needs pypdf."""
     text = content.decode("cp1252", errors="replace")
     try:
         if (runs := _split_runs(text)) is not None:
@@ -309,4 +327,4 @@ def content_runs(content: bytes) -> list[tuple[float, float, float, str]] | None
         _follow(state, _ITEM_RE.findall(text))
     except (_GiveUp, ValueError, IndexError):
         return None
-    return state.runs
+    return one_line_runs(state.runs)

@@ -55,6 +55,7 @@ _ENTRY_RE = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")
 _TRAILER_RE = re.compile(rb"trailer[ \t\r\n]*")
 _MAX_OUTPUT = 75_000_000  # pypdf's zlib output limit
 _MAX_DEPTH = 64
+_MEMO_BODY = 512
 
 
 def parse_value(data: bytes, pos: int) -> tuple[object, int]:
@@ -146,6 +147,7 @@ class Document:
         self.data = data
         self.offsets, self.trailer = _xref(data)
         self.cache: dict[int, object] = {}
+        self.bodies: dict[bytes, object] = {}  # short object bodies already parsed: writers repeat /Resources per page
 
     def get(self, ref: Ref) -> object:
         if ref.number in self.cache:
@@ -155,12 +157,19 @@ class Document:
         if header is None or generation != ref.generation or (int(header[1]), int(header[2])) != ref:
             raise NotSimple(f"object {ref.number} {ref.generation} is not where the xref table says")
         self.cache[ref.number] = None  # a /Length that refers to its own stream reads as null
+        close = self.data.find(b"endobj", header.end(), header.end() + _MEMO_BODY)
+        body = self.data[header.end() : close] if close >= 0 else b"stream"
+        if b"stream" not in body and body in self.bodies:
+            self.cache[ref.number] = self.bodies[body]
+            return self.bodies[body]  # the same bytes parse to the same value (read-only: never changed here)
         value, end = parse_value(self.data, header.end())
         after = _AFTER_RE.match(self.data, end)
         if after is None:
             raise NotSimple(f"object {ref.number} ends without endobj")
         if after[1] is None:
             value = self._stream(value, after.end())
+        elif after.start(1) == close and b"stream" not in body:
+            self.bodies[body] = value  # only a body that is the whole object (no "endobj" inside a string)
         self.cache[ref.number] = value
         return value
 

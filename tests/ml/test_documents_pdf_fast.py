@@ -109,10 +109,11 @@ def test_whole_simple_text_objects_read_as_pypdf_reads_them(stream, fast_path):
 
 def _tokenized(stream: bytes):
     from ml.documents.pdf_fast import _ITEM_RE, _follow, _State
+    from ml.documents.pdf_runs import one_line_runs
 
     state = _State()
     _follow(state, _ITEM_RE.findall(stream.decode("cp1252")))
-    return state.runs
+    return one_line_runs(state.runs)
 
 
 _CELLS = b"BT 20 200 Td (Part) Tj ET\n30 190 60 -12 re S BT 90 200 Td (Ye\\(a\\)r) Tj ET\n"
@@ -125,6 +126,7 @@ _CELLS = b"BT 20 200 Td (Part) Tj ET\n30 190 60 -12 re S BT 90 200 Td (Ye\\(a\\)
         (b"BT /F1 14 Tf ET\n" + _CELLS + b"BT /F2 9 Tf ET\n" + _CELLS, True),  # a font change between cells: its size
         (b"q 2 0 0 2 5 7 cm\n" + _CELLS + b"Q\n" + _CELLS, True),  # cm scales the first cells only
         (b"BT /F1 10 Tf 1 0 0 1 5 5 Tm ET\n" + _CELLS + b"BT 20 180 Td (a\\\nb) Tj ET", True),  # a line continuation
+        (b"BT /F1 10 Tf 20 220 Td <2048756221> Tj ET\n" + _CELLS + b"BT 9 9 Td ( ) Tj ET", True),  # hex between; blank
         (b"% BT 1 2 Td (in a comment) Tj ET\n" + _CELLS, False),  # a comment: tokenized whole
         (_CELLS + b"BT /F1 10 Tf 20 150 Td [(Ke) 120 (rn)] TJ ET\n" + _CELLS, False),  # a TJ text object between
         (b"BT /F1 10 Tf\n" + _CELLS, False),  # a text object left open before the cells

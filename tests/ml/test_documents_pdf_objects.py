@@ -15,7 +15,7 @@ from ml.documents import pdf
 from ml.documents.blocks import HEADING, PARAGRAPH, TABLE, Block
 from ml.documents.limits import DocumentError, Limits
 from ml.documents.pdf import read_pdf
-from ml.documents.pdf_objects import Document, NotSimple
+from ml.documents.pdf_objects import Document, NotSimple, Ref
 from ml.documents.segment import segment_blocks
 from tests.ml.spec_blocks import spec_blocks
 
@@ -248,3 +248,17 @@ def test_the_page_limit_and_a_missing_end_marker_say_what_they_said():
         == outcome(data[:-200], fast=False)
         == ("corrupt", "the PDF is truncated (it has no end-of-file marker)")
     )
+
+
+def test_objects_with_the_same_bytes_are_parsed_once_and_a_keyword_in_a_string_does_not_confuse_them():
+    data = classic_pdf([
+        b"<< /Type /Catalog >>",
+        b"<< /Font << /F1 4 0 R >> /ProcSet [/PDF /Text] >>",
+        b"<< /Font << /F1 4 0 R >> /ProcSet [/PDF /Text] >>",  # tried: the same resources twice (fpdf2 repeats them per page)
+        b"<< /T (x endobj) /A 1 >>",
+        b"<< /T (x endobj) /A 2 >>",  # tried: bodies alike up to an "endobj" inside a string
+    ])  # fmt: skip
+    document = Document(data)
+    first, second = (document.get(Ref(n, 0)) for n in (2, 3))
+    assert first == {"/Font": {"/F1": Ref(4, 0)}, "/ProcSet": ["/PDF", "/Text"]} and second is first
+    assert [document.get(Ref(n, 0))["/A"] for n in (4, 5)] == [1, 2]

@@ -6,7 +6,9 @@
     readers    one reader per type (pdf, docx, markdown, html, text) -> blocks
     pdf        the PDF reader (the text layer, lines rebuilt from positions, tables from column gaps)
     pdf_objects  a small PDF structure reader for plain files (one xref table, page tree, Flate streams); pypdf otherwise
-    pdf_fast   content streams of simple-font pages read with one regular expression; pypdf's extraction otherwise
+    pdf_fast   a tokenizer for content streams of simple-font pages (text operators, positions, cm); pypdf otherwise
+    pdf_content  a content stream's runs: split on fpdf2's one-line text objects first, the tokenizer otherwise
+    pdf_runs   Run: a stripped, one-line piece of shown text at its position, what both PDF text paths end in
     docx       the DOCX reader (python-docx, after the zip checks)
     segment    blocks -> Segments (sentences, list items, table rows as "header: value; ..."), with offsets
 

@@ -1,7 +1,7 @@
 """PDF through its text layer: runs of text with their positions, then lines, tables and text blocks.
 
 Where it can, the file is read without pypdf: ml.documents.pdf_objects parses the structure (one classic xref
-table, the page tree, Flate content streams) and ml.documents.pdf_fast the content streams of pages with simple
+table, the page tree, Flate content streams) and ml.documents.pdf_content the content streams of pages with simple
 fonts. A page with other fonts, form XObjects or content the fast path cannot follow is read by pypdf's plain
 extraction with a visitor (not layout mode: that costs ~20 ms a page), pypdf opened once for those pages; a
 file the structure reader cannot read exactly (xref streams, object streams, incremental updates, encryption,
@@ -24,7 +24,8 @@ from statistics import median
 
 from ml.documents.blocks import HEADING, LIST_ITEM, PARAGRAPH, TABLE, Block
 from ml.documents.limits import DocumentError, Limits, check_pages
-from ml.documents.pdf_fast import content_runs, page_runs, simple_fonts
+from ml.documents.pdf_content import content_runs, page_runs
+from ml.documents.pdf_fast import simple_fonts
 from ml.documents.pdf_objects import Document, NotSimple
 from ml.documents.pdf_runs import Run, one_line_runs
 
@@ -138,6 +139,8 @@ def _cells(line: _Line, columns: list[float], tolerance: float, exact: dict[floa
     """The line's text per column (each run to its nearest column); with `fit`, None unless every run starts
     at one of the columns (the first within tolerance), each column used at most once. `exact`: the columns
     no other lies within tolerance of, by their x (a run there needs no search)."""
+    if len(exact) == len(columns) and [run.x for run in line.runs] == columns:
+        return tuple([run.text for run in line.runs])  # each run exactly at its own column: most table lines
     cells = [""] * len(columns)
     used = set()
     for run in line.runs:

@@ -2,42 +2,33 @@
 whose fonts are simple (Type1/TrueType, a standard encoding, no ToUnicode map, no Differences) and that draw no
 form XObjects. Anything else returns None and pypdf's extraction reads the page (ml.documents.pdf).
 
-`simple_fonts(resources, resolve)` and `content_runs(content bytes)` take their input from either structure
-reader: pypdf's objects (`page_runs(page)`) or ml.documents.pdf_objects'. pypdf parses every operand into
-objects (about half of reading a table-heavy page); here only text operators, positions and the graphics state
-stack are followed, runs of path, colour and other idle operators are one token, and each shown string becomes
-a run at its position. A stream made mostly of "BT x y Td (string) Tj ET" (fpdf2's cells) is first split on
-that shape, and only what lies between those text objects is tokenized (`_split_runs`)."""
+`simple_fonts(resources, resolve)` takes its input from either structure reader: pypdf's objects or
+ml.documents.pdf_objects'. pypdf parses every operand into objects (about half of reading a table-heavy page);
+here only text operators, positions and the graphics state stack are followed (`follow`), runs of path, colour
+and other idle operators are one token, and each shown string becomes a run at its position. ml.documents.
+pdf_content reads whole streams with it (`content_runs`, `page_runs`)."""
 
 from __future__ import annotations
 
 import re
 
-from ml.documents.pdf_runs import Run, one_line_runs
-
 # The content stream is decoded once (cp1252, one character a byte: the simple fonts' encoding) and tokenized as
 # text; findall gives (x, y, string, token) for each item.
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
-_DELIMITED = r"(?![^\s\[\]()<>{}/%])"
+NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
+DELIMITED = r"(?![^\s\[\]()<>{}/%])"
 _STRING = r"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
 # Operators that change nothing the fast path follows (paths, painting, clipping, colour, graphics state other
 # than cm, marked content), each with its number operands: one item per run of them, its groups empty.
 _IDLE = r"re|[SsfFBbnWwJjMdimlcvyhGgKk]\*?|ri|gs|CS|cs|SCN?|scn?|RG|rg|sh|Do|BMC|BDC|EMC|MP|DP"  # common first
 # "BT x y Td (string) Tj ET", most of a table's text objects, in one item (groups: x, y, string)
-_SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{_DELIMITED}"
-# the same, or a font change "BT /F1 9 Tf ET" (groups: x, y, string, size): what fpdf2 writes for most text
-_SPLIT_RE = re.compile(
-    rf"BT(?<![^\s\]>}}]BT)\s+(?:({_NUMBER})\s+({_NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj"
-    rf"|/[^\s/\[\]()<>{{}}%]+\s+({_NUMBER})\s+Tf)\s+ET{_DELIMITED}",
-    re.DOTALL | re.ASCII,
-)
-_ITEM_RE = re.compile(
+_SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({NUMBER})\s+({NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{DELIMITED}"
+ITEM_RE = re.compile(
     rf"{_SIMPLE}"  # 1-3
-    rf"|(?:(?:{_NUMBER}\s+)*(?:{_IDLE}){_DELIMITED}\s*)+"
+    rf"|(?:(?:{NUMBER}\s+)*(?:{_IDLE}){DELIMITED}\s*)+"
     rf"|({_STRING}"  # 4: any other token
     r"|<[0-9A-Fa-f\s]*>"  # a hex string
     r"|/[^\s/\[\]()<>{}%]*"  # a name
-    rf"|{_NUMBER}"
+    rf"|{NUMBER}"
     r"|[A-Za-z'\"*]+[01]?"  # an operator
     r"|\[|\]"
     r"|%[^\r\n]*"  # a comment
@@ -46,7 +37,6 @@ _ITEM_RE = re.compile(
     re.DOTALL | re.ASCII,
 )
 _CP1252 = bytes(range(256)).decode("cp1252", errors="replace")
-_new = tuple.__new__  # _new(Run, fields): a Run in 40% of Run(...)'s time (no Python-level __new__)
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "(": "(", ")": ")", "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\([0-7]{1,3}|\r\n|[\r\n]|.)", re.DOTALL)
 _ENCODINGS = {None, "/WinAnsiEncoding", "/StandardEncoding"}
@@ -54,7 +44,7 @@ _NUMBER_START = frozenset("+-.0123456789")
 _OPERATOR_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'\"*")
 
 
-class _GiveUp(Exception):
+class GiveUp(Exception):
     pass
 
 
@@ -88,7 +78,7 @@ def _unescape(match: re.Match) -> str:
     return _ESCAPES.get(code, code)
 
 
-def _literal(inner: str) -> str:
+def literal(inner: str) -> str:
     """A literal string's text from what lies between its parentheses."""
     return _ESCAPE_RE.sub(_unescape, inner) if "\\" in inner else inner
 
@@ -108,7 +98,7 @@ def _mul(a: list[float], b: list[float]) -> list[float]:
     ]  # fmt: skip
 
 
-class _State:
+class ContentState:
     def __init__(self) -> None:
         self.cm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
         self.stack: list[list[float]] = []
@@ -137,7 +127,7 @@ class _State:
             self.runs[-1] = (x, y, size, previous + text)
 
 
-def _operate(state: _State, op: str, args: list) -> None:
+def _operate(state: ContentState, op: str, args: list) -> None:
     if op == "q":
         state.stack.append(state.cm)
     elif op == "Q":
@@ -169,7 +159,7 @@ def _operate(state: _State, op: str, args: list) -> None:
         parts = [a if isinstance(a, str) else (" " if a < -250 else "") for a in (args[-1] if args and isinstance(args[-1], list) else [])]
         state.show("".join(parts))
     elif op in ("BI", "ID", "EI", "d0", "d1"):
-        raise _GiveUp  # inline images (binary data the tokenizer cannot skip), Type3 glyphs
+        raise GiveUp  # inline images (binary data the tokenizer cannot skip), Type3 glyphs
 
 
 # Outside text objects only the graphics-state stack and cm matter (and an inline image means: give up).
@@ -184,11 +174,11 @@ def _is_td_tj(tokens: list[str]) -> bool:
     return len(shown) > 1 and shown[0] == "(" and shown[-1] == ")" and tokens[0][:1] in _NUMBER_START and tokens[1][:1] in _NUMBER_START
 
 
-def _text_object(state: _State, tokens: list[str]) -> None:
+def _text_object(state: ContentState, tokens: list[str]) -> None:
     """The operators of one BT ... ET (BT itself already applied); an empty token: a run of idle operators."""
     if _is_td_tj(tokens):
         state.move(float(tokens[0]), float(tokens[1]))  # "x y Td (text) Tj"
-        state.show(_literal(tokens[3][1:-1]))
+        state.show(literal(tokens[3][1:-1]))
         return
     args: list = []
     arrays: list[list] = []
@@ -196,11 +186,11 @@ def _text_object(state: _State, tokens: list[str]) -> None:
         first = token[:1]
         if first == "(":
             if len(token) < 2 or not token.endswith(")"):
-                raise _GiveUp  # an unescaped parenthesis inside a string
-            value = _literal(token[1:-1])
+                raise GiveUp  # an unescaped parenthesis inside a string
+            value = literal(token[1:-1])
         elif first == "<" and token != "<<":
             if len(token) < 2 or not token.endswith(">"):
-                raise _GiveUp
+                raise GiveUp
             value = _hex(token)
         elif first in _NUMBER_START:
             value = float(token)
@@ -211,35 +201,27 @@ def _text_object(state: _State, tokens: list[str]) -> None:
             value = arrays.pop() if arrays else []
         elif first in ("/", "%") or token in ("<<", ">>"):
             if not token.isascii():
-                raise _GiveUp  # read as latin-1 before; such names or comments are rare enough for pypdf
+                raise GiveUp  # read as latin-1 before; such names or comments are rare enough for pypdf
             value = token
         elif first in _OPERATOR_START or not token:
             if arrays:
-                raise _GiveUp  # an operator inside an array
+                raise GiveUp  # an operator inside an array
             _operate(state, token, args)
             args = []
             continue
         else:
-            raise _GiveUp
+            raise GiveUp
         (arrays[-1] if arrays else args).append(value)
 
 
-def page_runs(page) -> list[Run] | None:
-    """The runs of every shown string of a pypdf page, or None when the page needs pypdf."""
-    if not simple_fonts(page.get("/Resources")):
-        return None
-    contents = page.get_contents()
-    return [] if contents is None else content_runs(contents.get_data())
-
-
-def _follow(state: _State, items: list[tuple[str, str, str, str]]) -> None:
-    """Apply the tokenizer's items (`_ITEM_RE.findall`) to the state; its runs gain every shown string."""
+def follow(state: ContentState, items: list[tuple[str, str, str, str]]) -> None:
+    """Apply the tokenizer's items (`ITEM_RE.findall`) to the state; its runs gain every shown string."""
     runs = state.runs
     i, count = 0, len(items)
     while i < count:
         x, y, text, op = items[i]
         if x:  # BT x y Td (string) Tj ET: tm is the translation, shown at once
-            if text := _literal(text) if "\\" in text else text:
+            if text := literal(text) if "\\" in text else text:
                 cm = state.cm
                 x, y = float(x), float(y)
                 runs.append((x * cm[0] + y * cm[2] + cm[4], x * cm[1] + y * cm[3] + cm[5], abs(state.size * (cm[3] or 1)) or 10.0, text))
@@ -249,82 +231,14 @@ def _follow(state: _State, items: list[tuple[str, str, str, str]]) -> None:
                 while end < count and items[end][3] != "ET":
                     end += 1  # q, Q or cm inside a text object: not allowed by the format, read as text operators
                 if any(item[0] for item in items[i + 1 : end]):
-                    raise _GiveUp  # a whole text object inside this one (no ET between)
+                    raise GiveUp  # a whole text object inside this one (no ET between)
                 _operate(state, "BT", [])
                 _text_object(state, [item[3] for item in items[i + 1 : end]])
                 i = end
             elif op == "BI":
-                raise _GiveUp  # binary image data could look like operators
+                raise GiveUp  # binary image data could look like operators
             elif op == "cm":
                 _operate(state, "cm", [float(item[3]) for item in items[i - 6 : i]])
             elif op != "ET":
                 _operate(state, op, [])
         i += 1
-
-
-def _ends_outside_text(items: list[tuple[str, str, str, str]]) -> bool:
-    ops = [item[3] for item in items]
-    return "BT" not in ops or "ET" in ops[len(ops) - ops[::-1].index("BT") :]
-
-
-def _shown(state: _State, xs: list[str], ys: list[str], strings: list[str]) -> list[Run]:
-    """The runs of consecutive simple text objects, all under the state's cm and font size."""
-    (a, b, c, d, e, f), size = state.cm, state.size
-    size = abs(size * (d or 1)) or 10.0
-    texts = [_literal(s) if "\\" in s else s for s in strings]
-    if "\n" in "".join(texts):
-        points = [(float(x), float(y), t) for x, y, t in zip(xs, ys, texts, strict=True)]
-        return one_line_runs((x * a + y * c + e, x * b + y * d + f, size, t) for x, y, t in points)
-    if (a, b, c, d, e, f) == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0):
-        return [_new(Run, (float(x), float(y), size, t)) for x, y, shown in zip(xs, ys, texts, strict=True) if (t := shown.strip())]
-    points = [(float(x), float(y), t) for x, y, shown in zip(xs, ys, texts, strict=True) if (t := shown.strip())]
-    return [_new(Run, (x * a + y * c + e, x * b + y * d + f, size, t)) for x, y, t in points]
-
-
-def _split_runs(text: str) -> list[Run] | None:
-    """The runs of a stream whose text objects are mostly "BT x y Td (string) Tj ET" and "BT /F1 9 Tf ET" (what
-    fpdf2 writes), found by one split on those shapes: a literal-prefix scan, about a third of tokenizing
-    everything. Only the stretches between them that change state (another text object, q, Q, cm) are tokenized,
-    and the text objects between two changes are read in one comprehension. None where a stretch could hide or
-    break one (a string, comment or inline image there): `_ITEM_RE` reads the stream."""
-    parts = _SPLIT_RE.split(text)
-    gaps = parts[::5]
-    joined = "\0".join(gaps)
-    if len(parts) < 6 or any(mark in joined for mark in ("(", ")", "%", "\\", "BI")):
-        return None
-    if "q" in joined or "Q" in joined or "cm" in joined:
-        changes = [2 * k for k, gap in enumerate(gaps) if "BT" in gap or "q" in gap or "Q" in gap or "cm" in gap]
-    else:
-        changes = [2 * k for k, gap in enumerate(gaps) if "BT" in gap]
-    fonts = [2 * j + 1 for j, size in enumerate(parts[4::5]) if size is not None]
-    state = _State()
-    start = 0  # the first text object not yet read
-    for event in sorted({*changes, *fonts, 2 * len(gaps) - 2}):  # gap k: 2k, text object j: 2j + 1; the last gap
-        end = event // 2
-        state.runs += _shown(
-            state, parts[5 * start + 1 : 5 * end : 5], parts[5 * start + 2 : 5 * end : 5], parts[5 * start + 3 : 5 * end : 5]
-        )
-        if event % 2:
-            state.size, start = float(parts[5 * end + 4]), end + 1
-            continue
-        items = _ITEM_RE.findall(gaps[end])
-        if not _ends_outside_text(items):
-            return None
-        shown = len(state.runs)
-        _follow(state, items)
-        state.runs[shown:] = one_line_runs(state.runs[shown:])  # a hex string shown between the simple ones
-        start = end
-    return state.runs
-
-
-def content_runs(content: bytes) -> list[Run] | None:
-    """The runs (ml.documents.pdf_runs) of every string a content stream shows, or None when it needs pypdf."""
-    text = content.decode("cp1252", errors="replace")
-    try:
-        if (runs := _split_runs(text)) is not None:
-            return runs
-        state = _State()
-        _follow(state, _ITEM_RE.findall(text))
-    except (_GiveUp, ValueError, IndexError):
-        return None
-    return one_line_runs(state.runs)

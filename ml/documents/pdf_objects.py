@@ -43,6 +43,11 @@ _TOKEN_RE = re.compile(
     rb"|(\S)",  # 11: anything else
     re.DOTALL,
 )  # fmt: skip
+# A dictionary of names, numbers and references only (most page and stream dictionaries), read by two regexes
+_NAME = rb"/[^\s/\[\]()<>{}%#]*"
+_FLAT_VALUE = rb"(?:(\d+)\s+(\d+)\s+R|([-+]?(?:\d+\.?\d*|\.\d+))|(" + _NAME + rb"))" + _DELIMITED
+_FLAT_RE = re.compile(rb"\s*<<((?:\s*" + _NAME + rb"\s*" + _FLAT_VALUE + rb")*)\s*>>")
+_PAIR_RE = re.compile(rb"(" + _NAME + rb")\s*" + _FLAT_VALUE)
 _WORDS = {b"true": True, b"false": False, b"null": None}
 _CLOSES = {b">>": b"<<", b"]": b"["}
 _HEADER_RE = re.compile(rb"(\d+)[ \t\r\n]+(\d+)[ \t\r\n]+obj" + _DELIMITED)
@@ -61,6 +66,15 @@ _MEMO_BODY = 512
 def parse_value(data: bytes, pos: int) -> tuple[object, int]:
     """The object that starts at `pos` and where it ends: dicts (name keys), lists, Ref, int/float, names as
     str with their slash, strings as their raw bytes token, True/False/None."""
+    if flat := _FLAT_RE.match(data, pos):
+        return {
+            key.decode("latin-1"): Ref(int(ref), int(generation))
+            if ref
+            else (float(number) if b"." in number else int(number))
+            if number
+            else name.decode("latin-1")
+            for key, ref, generation, number, name in _PAIR_RE.findall(flat[1])
+        }, flat.end()
     containers: list[list] = []
     opens: list[bytes] = []
     for match in _TOKEN_RE.finditer(data, pos):

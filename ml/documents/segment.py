@@ -63,12 +63,10 @@ def row_text(header: tuple[str, ...], row: tuple[str, ...], names: list[str] | N
     """One table row as the model reads it: "Component: rear axle; Material: plastic; ..." (empty cells left out).
     `names`: column_names(header), when the caller has them already."""
     names = column_names(header) if names is None else names
-    pairs = []
-    for i, value in enumerate(row):
-        value = " ".join(value.split())  # what _SPACE_RE.sub(" ", value).strip() gives, in a third of the time
-        if value:
-            pairs.append(f"{names[i] if i < len(names) else f'Column {i + 1}'}: {value}")
-    return "; ".join(pairs)
+    if len(row) > len(names):
+        names = [*names, *(f"Column {i + 1}" for i in range(len(names), len(row)))]
+    # " ".join(cell.split()): what _SPACE_RE.sub(" ", cell).strip() gives, in a third of the time
+    return "; ".join([f"{name}: {value}" for name, cell in zip(names, row, strict=False) if (value := " ".join(cell.split()))])
 
 
 class _Builder:
@@ -118,11 +116,15 @@ def segment_blocks(blocks: list[Block]) -> tuple[str, list[Segment]]:
 def _add_table(out: _Builder, block: Block, number: int) -> None:
     header, *rows = block.rows
     out.add_text(" | ".join(header))
-    names = column_names(header)
+    names, header = column_names(header), tuple(header)
+    parts, segments, page = out.parts, out.segments, block.page  # a thousand rows a document: no method calls
     for i, row in enumerate(rows, start=1):
         text = row_text(header, row, names)
-        out.add_text("\n")
-        if not text or tuple(row) == tuple(header):  # a header repeated on a new page
+        parts.append("\n")
+        out.length += 1
+        if not text or tuple(row) == header:  # a header repeated on a new page
             continue
-        start = out.add_text(text)
-        out.add_segment(TABLE_ROW, text, start, start + len(text), page=block.page, table=number, row=i)
+        start = out.length
+        parts.append(text)
+        out.length += len(text)
+        segments.append(Segment(len(segments), TABLE_ROW, text, start, out.length, page=page, table=number, row=i))

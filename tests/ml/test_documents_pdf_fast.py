@@ -13,7 +13,7 @@ from ml.documents import read_document
 from ml.documents.blocks import PARAGRAPH, TABLE, Block
 from ml.documents.limits import Limits
 from ml.documents.pdf import read_pdf
-from ml.documents.pdf_fast import page_runs
+from ml.documents.pdf_content import page_runs
 from ml.documents.segment import segment_blocks
 from tests.ml.spec_blocks import spec_blocks
 
@@ -108,11 +108,11 @@ def test_whole_simple_text_objects_read_as_pypdf_reads_them(stream, fast_path):
 
 
 def _tokenized(stream: bytes):
-    from ml.documents.pdf_fast import _ITEM_RE, _follow, _State
+    from ml.documents.pdf_fast import ITEM_RE, ContentState, follow
     from ml.documents.pdf_runs import one_line_runs
 
-    state = _State()
-    _follow(state, _ITEM_RE.findall(stream.decode("cp1252")))
+    state = ContentState()
+    follow(state, ITEM_RE.findall(stream.decode("cp1252")))
     return one_line_runs(state.runs)
 
 
@@ -134,7 +134,7 @@ _CELLS = b"BT 20 200 Td (Part) Tj ET\n30 190 60 -12 re S BT 90 200 Td (Ye\\(a\\)
     ],
 )
 def test_the_split_on_simple_text_objects_reads_what_tokenizing_everything_reads(stream, split):
-    from ml.documents.pdf_fast import _split_runs, content_runs
+    from ml.documents.pdf_content import _split_runs, content_runs
 
     tried = _split_runs(stream.decode("cp1252"))  # tried: each stream above; None hands it to the tokenizer
     assert (tried is not None) == split

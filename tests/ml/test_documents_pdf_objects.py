@@ -262,3 +262,30 @@ def test_objects_with_the_same_bytes_are_parsed_once_and_a_keyword_in_a_string_d
     first, second = (document.get(Ref(n, 0)) for n in (2, 3))
     assert first == {"/Font": {"/F1": Ref(4, 0)}, "/ProcSet": ["/PDF", "/Text"]} and second is first
     assert [document.get(Ref(n, 0))["/A"] for n in (4, 5)] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        (
+            b" <</Type/Page /Parent 1 0 R /Rotate -90 /UserUnit 1.5 /Contents 4 0 R>>",
+            {"/Type": "/Page", "/Parent": Ref(1, 0), "/Rotate": -90, "/UserUnit": 1.5, "/Contents": Ref(4, 0)},
+        ),
+        (b"<< /Filter /FlateDecode /Length 725 >>", {"/Filter": "/FlateDecode", "/Length": 725}),  # a stream's dictionary
+        (b"<< /A 1 /A 2 >>", {"/A": 2}),  # tried: a key twice (the last wins, as in the nested reader)
+        (b"<< /Font << /F1 4 0 R >> /Name (a b) >>", {"/Font": {"/F1": Ref(4, 0)}, "/Name": b"(a b)"}),  # not flat
+        (b"<< /A 1 % a comment\n/B /C >>", {"/A": 1, "/B": "/C"}),
+    ],
+)
+def test_flat_and_nested_dictionaries_parse_to_the_same_values(body, value):
+    from ml.documents.pdf_objects import parse_value
+
+    parsed, end = parse_value(body, 0)  # tried: each body above
+    assert parsed == value and body[:end].rstrip().endswith(b">>")
+
+
+def test_a_name_with_an_escape_is_not_simple_in_a_flat_dictionary_too():
+    from ml.documents.pdf_objects import parse_value
+
+    with pytest.raises(NotSimple):
+        parse_value(b"<< /Type /P#61ge >>", 0)  # tried: a # escape in a name

@@ -36,6 +36,10 @@ DIGIT_TOKENS = tuple(f"#{place}:{d}" for place in range(MAX_DIGITS) for d in ran
 
 # Words are runs of unicode letters; numbers are runs of ASCII digits (after NFKC).
 _TOKEN_RE = re.compile(r"[^\W\d_]+|[0-9]+")
+# An ASCII text's separators as spaces, so str.split finds its words and numbers (a quarter of the regex's time)
+_ASCII_SEPARATORS = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+_NUMBER_CACHE_LIMIT = 100_000
+_number_cache: dict[str, list[str]] = {}
 
 
 class TokenizerError(ValueError):
@@ -176,12 +180,28 @@ def _number_tokens(digits: str) -> list[str]:
     return [f"#{width - 1 - i}:{d}" for i, d in enumerate(digits)]
 
 
+def _numbers(digits: str) -> list[str]:
+    tokens = _number_cache.get(digits)
+    if tokens is None:
+        tokens = _number_tokens(digits)
+        if len(_number_cache) < _NUMBER_CACHE_LIMIT:
+            _number_cache[digits] = tokens
+    return tokens
+
+
 def split_tokens(text: str, *, unicode_form: str = "NFKC", lowercase: bool = True) -> list[str]:
     """Text -> token strings (words, place-value digits). Punctuation and spacing carry no meaning."""
-    out: list[str] = []
-    for match in _TOKEN_RE.finditer(normalize(text, unicode_form=unicode_form, lowercase=lowercase)):
-        piece = match.group()
-        out.extend(_number_tokens(piece) if piece[0].isdigit() else [piece])
+    text = normalize(text, unicode_form=unicode_form, lowercase=lowercase)
+    if not text.isascii():
+        return [token for piece in _TOKEN_RE.findall(text) for token in (_number_tokens(piece) if piece[0].isdigit() else [piece])]
+    out: list[str] = []  # most texts: the pieces _TOKEN_RE finds, by a byte translation and a split
+    for piece in text.encode("ascii").translate(_ASCII_SEPARATORS).decode("ascii").split():
+        if piece.isalpha():
+            out.append(piece)
+        elif piece.isdigit():
+            out += _number_cache.get(piece) or _numbers(piece)
+        else:  # letters and digits together ("m8"): the regex splits them
+            out += [token for part in _TOKEN_RE.findall(piece) for token in (_numbers(part) if part.isdigit() else [part])]
     return out
 
 

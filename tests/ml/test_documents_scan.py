@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from common.paths import PROJECT_ROOT as ROOT
 from ml.data.spec_files import write_spec
@@ -26,6 +28,15 @@ def test_the_score_separates_held_out_boilerplate_from_held_out_components():
 
 
 @pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab c1 9:;.,\u00e9\u00bd XY\n", max_size=40), st.sampled_from(["sentence", "table row", "list item"]))
+def test_the_cached_feature_ids_are_the_ids_of_the_feature_names(text, kind):
+    from ml.documents.scorer import _hash, _sorted_ids, feature_names
+
+    # tried: words, numbers, punctuation, an accent and a fraction in any order, the same words again and again
+    assert _sorted_ids(text, kind) == sorted({_hash(f) for f in feature_names(text, kind)})
+
+
 def test_the_shipped_score_is_what_its_training_gives(tmp_path):
     _, checks = train_default(tmp_path / "s.npz")
     fresh, shipped = SegmentScorer.load(tmp_path / "s.npz"), SegmentScorer.load(DEFAULT_SCORER)

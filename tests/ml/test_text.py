@@ -134,3 +134,22 @@ def test_every_number_up_to_six_digits_is_fully_known(number):
     spec = build_spec([], max_length=8)
     ids = encode(str(number), spec)
     assert len(ids) == len(str(number)) and spec.index[UNK] not in ids
+
+
+def _regex_tokens(text: str, unicode_form: str, lowercase: bool) -> list[str]:
+    """The tokenizer as first written: one regex over the normalized text (the fast ASCII path must agree)."""
+    from ml.text import _TOKEN_RE, _number_tokens, normalize
+
+    found = _TOKEN_RE.findall(normalize(text, unicode_form=unicode_form, lowercase=lowercase))
+    return [token for piece in found for token in (_number_tokens(piece) if piece[0].isdigit() else [piece])]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(st.text(alphabet="aZ9 m8_-./:;,\t\n0", max_size=40), st.text(max_size=40)),
+    st.sampled_from(["NFKC", "NFC"]),
+    st.booleans(),
+)
+def test_the_ascii_fast_path_splits_as_the_regex_does(text, unicode_form, lowercase):
+    # tried: ASCII letters, digits, underscores and punctuation glued together ("m8_x"), and any unicode text
+    assert split_tokens(text, unicode_form=unicode_form, lowercase=lowercase) == _regex_tokens(text, unicode_form, lowercase)

@@ -10,6 +10,8 @@ Every launcher passes it (make run's portals, compose, the image, Kubernetes, th
   object joins a thread that does not exist in it at exit (glibc gives the worker's own threads the dead
   thread's slot), which aborts the worker with "terminate called after throwing std::system_error" on
   every graceful stop.
+* Each worker imports its URLconf and views before it takes connections (Django does it on the first request,
+  which then waited ~0.4 s, with the requests behind it: the p99 of a fresh worker's first seconds).
 * At start each worker replays the prediction-log spools that dead (SIGKILLed) workers left.
 * Once told to stop (SIGTERM, max_requests) each worker writes its pending prediction rows at once, before
   it waits for its open connections: the master SIGKILLs the workers graceful_timeout after it asked them to
@@ -32,10 +34,13 @@ threads = 4
 
 
 def post_worker_init(worker) -> None:
+    from django.urls import get_resolver
+
     from webportal.portal.prediction_log import replay_dead_spools
     from webportal.portal.services import portal_startup
 
     portal_startup()
+    get_resolver().url_patterns  # import every view now: else a worker's first requests wait ~0.4 s for it  # noqa: B018
     threading.Thread(target=_write_log_once_stopping, args=(worker,), name="prediction-log-stop", daemon=True).start()
     try:
         replay_dead_spools()

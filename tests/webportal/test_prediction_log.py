@@ -219,6 +219,20 @@ def test_row_of_a_deleted_user_is_kept_without_the_user(tech_id, make_log):
     assert log.status().rejected == 0
 
 
+def test_rows_written_before_and_replayed_are_not_written_twice(tech_id, make_log):
+    """A spool replayed after its rows had landed: the batch breaks the id's uniqueness (on PostgreSQL inside
+    COPY), each row is then tried alone, found written, and neither doubled nor counted as refused."""
+    log = make_log(flush_seconds=3600, max_pending=100)
+    ids = log.write([_row("first", tech_id), _row("second", tech_id)])
+    assert log.flush() == 2
+    stored = list(Prediction.objects.filter(pk__in=ids).order_by("pk").values_list("pk", *PREDICTION_COLUMNS))
+    log.adopt([tuple(row) for row in stored])  # tried: the same rows, ids and all, a second time
+    fresh = log.write([_row("third", tech_id)])
+    assert log.flush() == 1
+    assert Prediction.objects.count() == 3 and Prediction.objects.get(pk=fresh[0]).text == "third"
+    assert log.status().rejected == 0 and log.status().pending == 0
+
+
 def test_gunicorn_writes_pending_rows_when_stopped(tmp_path, fresh_db, portal_bundle, start_server):
     """Two real workers with a flush interval longer than the test: every answered classification is in the
     database after a graceful stop (SIGTERM), with the id the API returned."""

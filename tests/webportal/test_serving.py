@@ -232,3 +232,23 @@ def test_resolve_champion_through_real_mlflow_server(mlflow_server, portal_bundl
     bad = resolve_bundle
     with pytest.raises(ResolveError):
         bad(uri=f"models:/{name}@nope", tracking_uri=url, cache_dir=cache)
+
+
+def test_a_worker_imports_its_views_before_its_first_request(portal_bundle, tmp_path):
+    """gunicorn's post_worker_init loads the model and imports the URLconf and every view, so a fresh worker's
+    first requests do not wait for Django's lazy import (tried: a process set up as a worker is, no request)."""
+    from tests.webportal.conftest import manage, portal_env
+
+    env = portal_env(tmp_path, MODEL_DIR=str(portal_bundle))
+    manage(env, "migrate", "--noinput")
+    script = (
+        "import sys, logging, django; django.setup()\n"
+        "before = 'webportal.api.views' in sys.modules\n"
+        "from webportal import gunicorn_conf\n"
+        "class Worker: alive = False; log = logging.getLogger('worker')\n"
+        "gunicorn_conf.post_worker_init(Worker())\n"
+        "from webportal.portal.serving import get_holder\n"
+        "print(before, 'webportal.api.views' in sys.modules, get_holder().current is not None)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["False", "True", "True"], out.stdout + out.stderr

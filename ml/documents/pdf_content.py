@@ -13,7 +13,7 @@ from ml.documents.pdf_runs import Run, one_line_runs
 
 # "BT x y Td (string) Tj ET" or "BT /F1 9 Tf ET" (groups: x, y, string, size): what fpdf2 writes for most text
 _SPLIT_RE = re.compile(
-    rf"BT(?<![^\s\]>}}]BT)\s+(?:({NUMBER})\s+({NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj"
+    rf"BT(?<![^\s\]>}}]BT)\s+(?:({NUMBER})\s+({NUMBER})\s+Td\s*\(([^\\()]*(?:\\.[^\\()]*)*)\)\s*Tj"
     rf"|/[^\s/\[\]()<>{{}}%]+\s+({NUMBER})\s+Tf)\s+ET{DELIMITED}",
     re.DOTALL | re.ASCII,
 )

@@ -21,7 +21,7 @@ _STRING = r"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
 # than cm, marked content), each with its number operands: one item per run of them, its groups empty.
 _IDLE = r"re|[SsfFBbnWwJjMdimlcvyhGgKk]\*?|ri|gs|CS|cs|SCN?|scn?|RG|rg|sh|Do|BMC|BDC|EMC|MP|DP"  # common first
 # "BT x y Td (string) Tj ET", most of a table's text objects, in one item (groups: x, y, string)
-_SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({NUMBER})\s+({NUMBER})\s+Td\s*\(((?:[^\\()]+|\\.)*)\)\s*Tj\s+ET{DELIMITED}"
+_SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({NUMBER})\s+({NUMBER})\s+Td\s*\(([^\\()]*(?:\\.[^\\()]*)*)\)\s*Tj\s+ET{DELIMITED}"
 ITEM_RE = re.compile(
     rf"{_SIMPLE}"  # 1-3
     rf"|(?:(?:{NUMBER}\s+)*(?:{_IDLE}){DELIMITED}\s*)+"

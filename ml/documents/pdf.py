@@ -123,7 +123,7 @@ def _lines(runs: list[Run]) -> list[_Line]:
     ordered = sorted(runs, key=_X)
     ordered.sort(key=_Y, reverse=True)  # top to bottom, then left to right: two stable C-keyed sorts, not a lambda
     for run in ordered:
-        if line is not None and abs(line.y - run.y) <= (0.3 * run.size if run.size > 10 / 3 else 1.0):
+        if line is not None and abs(line.y - run.y) <= (t if (t := 0.3 * run.size) > 1.0 else 1.0):  # max(1.0, t) without the call
             line.runs.append(run)
             if run.size > line.size:
                 line.size = run.size

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from common.names import server_uri
 from common.paths import portal_database_url, reports_dir, var_dir
+from ml.documents.limits import MB, Limits
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -155,7 +156,7 @@ def load(environ: dict | None = None) -> Env:
         var_dir=var,
         environment=environ.get("PORTAL_ENVIRONMENT", "").strip(),
         review_band=_band(environ, "PORTAL_REVIEW_BAND", (0.2, 0.8)),
-        document_max_mb=_positive(environ, "DOCUMENT_MAX_MB", 20),
-        document_max_pages=_positive(environ, "DOCUMENT_MAX_PAGES", 500),
+        document_max_mb=_positive(environ, "DOCUMENT_MAX_MB", Limits.max_bytes // MB),  # the CLI's defaults
+        document_max_pages=_positive(environ, "DOCUMENT_MAX_PAGES", Limits.max_pages),
         document_max_files=_positive(environ, "DOCUMENT_MAX_FILES", 20),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ml.data.spec_files import write_spec
 from ml.documents import read_document
@@ -96,3 +98,40 @@ def test_reading_needs_no_torch_mlflow_or_pandas(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _lines_as_first_written(runs):
+    """Lines as the PDF reader first built them: one sort on (-y, x), each run to the line above when within
+    max(1, 0.3 font sizes) of its baseline."""
+    from ml.documents.pdf import _Line
+
+    lines = []
+    for run in sorted(runs, key=lambda r: (-r.y, r.x)):
+        if lines and abs(lines[-1].y - run.y) <= max(1.0, 0.3 * run.size):
+            lines[-1].runs.append(run)
+            lines[-1].size = max(lines[-1].size, run.size)
+        else:
+            lines.append(_Line(run.y, run.size, [run]))
+    for line in lines:
+        line.runs.sort(key=lambda r: r.x)
+    return [(line.y, line.size, line.runs) for line in lines]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.3, 50.0, 100.0, 100.2]),
+            st.sampled_from([700.0, 700.5, 701.2, 698.9, 690.0, 689.6]),
+            st.sampled_from([3.0, 9.0, 14.0]),
+        ),
+        max_size=25,
+    )
+)
+def test_lines_are_the_same_as_the_first_written_grouping(points):
+    from ml.documents.pdf import _lines
+    from ml.documents.pdf_runs import Run
+
+    # tried: runs at baselines a fraction of a point apart, equal x and y, fonts small and large, in any order
+    runs = [Run(x, y, size, f"run {i}") for i, (x, y, size) in enumerate(points)]
+    assert [(line.y, line.size, line.runs) for line in _lines(runs)] == _lines_as_first_written(runs)

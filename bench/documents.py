@@ -65,6 +65,8 @@ def in_process(data: bytes, bundle: Path, repeat: int) -> dict:
         "read_s": statistics.median(read_s),
         "score_s": statistics.median(score_s),
         "classify_s": statistics.median(classify_s),
+        # each repeat's reading over its own classifying: a slow stretch of a shared machine slows both
+        "read_ratio": statistics.median(r / c for r, c in zip(read_s, classify_s, strict=True)),
         "components": result.counts()["components"],
         "texts": [f.segment.text for f in result.components],
     }
@@ -115,8 +117,9 @@ def main() -> int:
         (f"{args.pages}-page PDF, {api['components']} components: POST /api/v1/documents (scan, store, answer)", f"{api['upload_s']:.2f} s",
          f"< {TARGET_S:.0f} s", "met" if api["upload_s"] < TARGET_S else "missed"),
         (f"the same {len(local['texts'])} texts through /api/v1/classify (batches of 256)", f"{api['classify_api_s']:.2f} s", "", ""),
-        ("in process: reading + segmenting", f"{local['read_s']:.3f} s", "<= classifying",
-         "met" if local["read_s"] <= local["classify_s"] else "missed"),
+        ("in process: reading + segmenting", f"{local['read_s']:.3f} s", "", ""),
+        ("in process: reading + segmenting / classifying (median of each repeat's ratio)", f"{local['read_ratio']:.2f}x", "<= 1",
+         "met" if local["read_ratio"] <= 1 else "missed"),
         ("in process: segment score", f"{local['score_s']:.3f} s", "", ""),
         ("in process: classifying (one batched call)", f"{local['classify_s']:.3f} s", "", ""),
     ]  # fmt: skip

@@ -20,8 +20,11 @@ _STRING = r"\((?:\\.|[^\\()])*\)"  # a literal string without nested parentheses
 # Operators that change nothing the fast path follows (paths, painting, clipping, colour, graphics state other
 # than cm, marked content), each with its number operands: one item per run of them, its groups empty.
 _IDLE = r"re|[SsfFBbnWwJjMdimlcvyhGgKk]\*?|ri|gs|CS|cs|SCN?|scn?|RG|rg|sh|Do|BMC|BDC|EMC|MP|DP"  # common first
-# "BT x y Td (string) Tj ET", most of a table's text objects, in one item (groups: x, y, string)
-_SIMPLE = rf"BT(?<![^\s\]>}}]BT)\s+({NUMBER})\s+({NUMBER})\s+Td\s*\(([^\\()]*(?:\\.[^\\()]*)*)\)\s*Tj\s+ET{DELIMITED}"
+# "BT x y Td (string) Tj ET", most of a table's text objects, in one item (groups: x, y, string); BT_AT_TOKEN and
+# TD_TJ are also ml.documents.pdf_content's split (the string by the unrolled loop: no alternation per character)
+BT_AT_TOKEN = r"BT(?<![^\s\]>}]BT)\s+"
+TD_TJ = rf"({NUMBER})\s+({NUMBER})\s+Td\s*\(([^\\()]*(?:\\.[^\\()]*)*)\)\s*Tj"
+_SIMPLE = rf"{BT_AT_TOKEN}{TD_TJ}\s+ET{DELIMITED}"
 ITEM_RE = re.compile(
     rf"{_SIMPLE}"  # 1-3
     rf"|(?:(?:{NUMBER}\s+)*(?:{_IDLE}){DELIMITED}\s*)+"

@@ -36,28 +36,31 @@ def _hash(feature: str) -> int:
     return value
 
 
+def _segment_features(text: str, kind: str, tokens: list[str]) -> list[str]:
+    """The features of the segment as a whole: its kind, its length, its punctuation, its first and last word."""
+    out = [f"k={kind}", f"n={min(len(tokens), 12) // 2}", f"end={text.rstrip()[-1:]}", f"colons={min(text.count(':'), 4)}"]
+    return [*out, f"first={tokens[0]}", f"last={tokens[-1]}"] if tokens else out
+
+
+def _word_feature(token: str) -> str:
+    return f"w={token}"
+
+
+def _pair_feature(pair: tuple[str, str]) -> str:
+    return f"b={pair[0]}_{pair[1]}"
+
+
 def feature_names(text: str, kind: str) -> list[str]:
     """The features of one segment: its kind, its length, its words and word pairs, and its punctuation."""
     tokens = split_tokens(text)
-    out = [f"k={kind}", f"n={min(len(tokens), 12) // 2}", f"end={text.rstrip()[-1:]}", f"colons={min(text.count(':'), 4)}"]
-    out += [f"w={t}" for t in tokens]
-    out += [f"b={a}_{b}" for a, b in itertools.pairwise(tokens)]
-    if tokens:
-        out += [f"first={tokens[0]}", f"last={tokens[-1]}"]
-    return out
+    return [*_segment_features(text, kind, tokens), *map(_word_feature, tokens), *map(_pair_feature, itertools.pairwise(tokens))]
 
 
-def _word_id(token: str) -> int:
-    value = _word_ids[token] = _hash(f"w={token}")
-    if len(_word_ids) > _CACHE_LIMIT:
-        _word_ids.clear()
-    return value
-
-
-def _pair_id(pair: tuple[str, str]) -> int:
-    value = _pair_ids[pair] = _hash(f"b={pair[0]}_{pair[1]}")
-    if len(_pair_ids) > _CACHE_LIMIT:
-        _pair_ids.clear()
+def _cached_id(cache: dict, key, feature) -> int:
+    """`_hash(feature(key))`, kept in `cache` by key (emptied when it passes _CACHE_LIMIT)."""
+    value = cache[key] = _hash(feature(key))
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
     return value
 
 
@@ -66,16 +69,9 @@ def _sorted_ids(text: str, kind: str) -> list[int]:
     no feature string is built for a word seen before (two thirds of scoring a document's segments)."""
     tokens = split_tokens(text)
     words, pairs = _word_ids, _pair_ids
-    ids = {
-        _hash(f"k={kind}"),
-        _hash(f"n={min(len(tokens), 12) // 2}"),
-        _hash(f"end={text.rstrip()[-1:]}"),
-        _hash(f"colons={min(text.count(':'), 4)}"),
-    }
-    ids.update([words[t] if t in words else _word_id(t) for t in tokens])
-    ids.update([pairs[p] if p in pairs else _pair_id(p) for p in itertools.pairwise(tokens)])
-    if tokens:
-        ids.update((_hash(f"first={tokens[0]}"), _hash(f"last={tokens[-1]}")))
+    ids = {_hash(f) for f in _segment_features(text, kind, tokens)}
+    ids.update([words[t] if t in words else _cached_id(words, t, _word_feature) for t in tokens])
+    ids.update([pairs[p] if p in pairs else _cached_id(pairs, p, _pair_feature) for p in itertools.pairwise(tokens)])
     return sorted(ids)
 
 

@@ -199,7 +199,7 @@ def split_tokens(text: str, *, unicode_form: str = "NFKC", lowercase: bool = Tru
         if piece.isalpha():
             out.append(piece)
         elif piece.isdigit():
-            out += _number_cache.get(piece) or _numbers(piece)
+            out += _numbers(piece)
         else:  # letters and digits together ("m8"): the regex splits them
             out += [token for part in _TOKEN_RE.findall(piece) for token in (_numbers(part) if part.isdigit() else [part])]
     return out

@@ -1,6 +1,6 @@
 """A PDF page's text as runs: each a stripped, one-line piece of shown text at its position and font size.
 
-Both PDF text paths (ml.documents.pdf_fast and pypdf's visitor in ml.documents.pdf) end in these; the lines,
+Both PDF text paths (ml.documents.pdf_content and pypdf's visitor in ml.documents.pdf) end in these; the lines,
 tables and paragraphs of a page are built from them."""
 
 from __future__ import annotations
